@@ -1,0 +1,324 @@
+// runtime.hpp: the C++ core of gogoroutines: RAII Runtime and Task over the C
+// ABI of the Go archive (go/gogo_abi.h).
+//
+// A Runtime owns a table of tasks run on goroutines of the Go runtime linked
+// into this program. Tasks are spawned by kind name ("sleep", "echo", ...)
+// with named arguments, and their results come back as bytes in a
+// std::string. Every error is one of the classes of errors.hpp.
+//
+//     gogoroutines::Runtime rt;
+//     gogoroutines::Task t = rt.go("delayed", gogoroutines::Args().integer("delay_ms", 200));
+//     std::string text = t.result(5.0);  // "Callback executed after 200ms"
+#pragma once
+
+#include <cstddef>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gogo_abi.h"
+#include "gogoroutines/errors.hpp"
+
+namespace gogoroutines {
+
+/// Where a task is in its life. The numbers are those of the C ABI.
+enum class Status : int {
+  NotFound = GOGO_STATE_NOT_FOUND,
+  Running = GOGO_STATE_RUNNING,
+  Completed = GOGO_STATE_COMPLETED,
+  Failed = GOGO_STATE_FAILED,
+  Cancelled = GOGO_STATE_CANCELLED,
+  Queued = GOGO_STATE_QUEUED,
+};
+
+/// @return the name of a status ("RUNNING", "COMPLETED", ...)
+const char* to_string(Status status) noexcept;
+
+/// @return whether the status is final (completed, failed or cancelled)
+constexpr bool is_done(Status status) noexcept {
+  return status == Status::Completed || status == Status::Failed || status == Status::Cancelled;
+}
+
+/// A consistent snapshot of a runtime's task table:
+/// total == active + completed + failed + cancelled, and queued <= active.
+struct Stats {
+  std::int64_t total = 0;
+  std::int64_t active = 0;
+  std::int64_t queued = 0;
+  std::int64_t completed = 0;
+  std::int64_t failed = 0;
+  std::int64_t cancelled = 0;
+  std::int64_t goroutines = 0;
+
+  /// @return "Total: T, Active: A, Completed: C, Failed: F, Go Routines: G",
+  ///         exactly the format of the PHP extension this project ports
+  std::string to_string() const;
+};
+
+/// The named arguments of a task. Setters return *this so calls chain.
+///
+/// By default names and payloads are copied into the Args. With
+/// Ownership::View they are not: the caller keeps that memory alive until the
+/// spawn that uses these Args has returned (Go copies what it keeps).
+class Args {
+ public:
+  enum class Ownership { Copy, View };
+
+  /// @param name argument name
+  /// @param text UTF-8 text
+  /// @param own whether to copy name and text
+  /// @return *this
+  Args& str(std::string_view name, std::string_view text, Ownership own = Ownership::Copy);
+  /// @param name argument name
+  /// @param data raw bytes (may contain NUL bytes)
+  /// @param own whether to copy name and data
+  /// @return *this
+  Args& bytes(std::string_view name, std::string_view data, Ownership own = Ownership::Copy);
+  /// @param name argument name
+  /// @param value an integer
+  /// @param own whether to copy name
+  /// @return *this
+  Args& integer(std::string_view name, std::int64_t value, Ownership own = Ownership::Copy);
+  /// @param name argument name
+  /// @param value a floating-point number
+  /// @param own whether to copy name
+  /// @return *this
+  Args& number(std::string_view name, double value, Ownership own = Ownership::Copy);
+  /// @param name argument name
+  /// @param value a boolean
+  /// @param own whether to copy name
+  /// @return *this
+  Args& boolean(std::string_view name, bool value, Ownership own = Ownership::Copy);
+  /// An explicit "no value": the kind's default applies.
+  /// @param name argument name
+  /// @param own whether to copy name
+  /// @return *this
+  Args& none(std::string_view name, Ownership own = Ownership::Copy);
+  /// @param name argument name
+  /// @param items the list's items (their names are ignored); moved in
+  /// @param own whether to copy name
+  /// @return *this
+  Args& list(std::string_view name, Args items, Ownership own = Ownership::Copy);
+  /// @param name argument name
+  /// @param entries the map's entries, keyed by their names; moved in
+  /// @param own whether to copy name
+  /// @return *this
+  Args& map(std::string_view name, Args entries, Ownership own = Ownership::Copy);
+  /// Reserves room for n arguments.
+  /// @param n how many arguments will be set
+  void reserve(std::size_t n) { args_.reserve(n); }
+
+  /// @return the arguments in the C ABI's layout
+  const gogo_arg* data() const noexcept { return args_.data(); }
+  /// @return how many arguments are set
+  std::size_t size() const noexcept { return args_.size(); }
+
+ private:
+  gogo_arg& add(std::string_view name, std::int32_t type, Ownership own);
+  std::string_view keep(std::string_view text, Ownership own);
+  std::string_view keep(std::string&& text);
+
+  std::vector<gogo_arg> args_;
+  std::list<std::string> copies_;  // a list: its strings never move
+  std::list<Args> nested_;         // items of list and map arguments
+};
+
+/// A timeout in seconds; std::nullopt waits without limit.
+using Timeout = std::optional<double>;
+
+class Task;
+
+namespace detail {
+struct RuntimeState;
+}
+
+/// A table of tasks run on goroutines. Copies of a Runtime share the same
+/// table; the table lives until close() or until the last copy (and the last
+/// Task spawned from it) is destroyed. All members are thread-safe.
+class Runtime {
+ public:
+  /// @param max_concurrency at most this many tasks run at once, the rest
+  ///        wait their turn in spawn order; 0 means no limit
+  /// @throw InvalidArgument if max_concurrency is negative or too large
+  /// @throw ForkError in a process forked after the Go runtime started
+  explicit Runtime(std::int64_t max_concurrency = 0);
+
+  /// Spawns a task and returns its RAII handle, which releases the task when
+  /// closed or destroyed.
+  /// @param kind the task kind ("sleep", "echo", "delayed", ...)
+  /// @param args the kind's arguments
+  /// @param timeout the task's own deadline in seconds, counted from its
+  ///        start; when it passes the task fails with TaskTimedOut
+  /// @return the task
+  /// @throw UnknownKind, InvalidArgument (naming the bad argument), RuntimeClosed
+  Task go(std::string_view kind, const Args& args = Args(), Timeout timeout = std::nullopt);
+
+  /// Spawns a task and returns its bare id, which the caller must release.
+  /// This is what the id-based API of the PHP extension builds on.
+  /// @param kind the task kind
+  /// @param args the kind's arguments
+  /// @param timeout the task's own deadline in seconds
+  /// @return the task id: from 1, never reused within this runtime
+  std::int64_t spawn(std::string_view kind, const Args& args = Args(),
+                     Timeout timeout = std::nullopt);
+
+  /// @param id a task id
+  /// @return its status, Status::NotFound if it is unknown or released
+  Status status(std::int64_t id) const;
+
+  /// Waits until the task finishes or the timeout passes.
+  /// @param id a task id
+  /// @param timeout seconds to wait; 0 only looks; std::nullopt waits for ever
+  /// @return true if the task has finished
+  /// @throw TaskNotFound, RuntimeClosed, InvalidArgument (bad timeout)
+  bool wait(std::int64_t id, Timeout timeout) const;
+
+  /// Waits like wait(), then returns the result of a completed task.
+  /// @param id a task id
+  /// @param timeout seconds to wait
+  /// @return the result bytes
+  /// @throw WaitTimeout, TaskFailed, TaskTimedOut, TaskCancelled, TaskNotFound
+  std::string result(std::int64_t id, Timeout timeout) const;
+
+  /// Waits like wait(), then hands the result of a completed task to sink,
+  /// which is called once with the result's size and returns a buffer of at
+  /// least that many bytes to copy it into. This lets a caller receive a large
+  /// result straight into memory of its own, with a single copy.
+  /// @param id a task id
+  /// @param timeout seconds to wait
+  /// @param sink a callable `char*(std::size_t size)`
+  /// @return false if the timeout ran out first (sink not called)
+  /// @throw TaskFailed, TaskTimedOut, TaskCancelled, TaskNotFound, RuntimeClosed
+  template <class Sink>
+  bool read_result(std::int64_t id, Timeout timeout, Sink&& sink) const;
+
+  /// @param id a task id
+  /// @return true if the task was unfinished and is now cancelled
+  /// @throw TaskNotFound, RuntimeClosed
+  bool cancel(std::int64_t id) const;
+
+  /// Removes the task from the table (cancelling it if unfinished). An unknown
+  /// or released id is ignored.
+  /// @param id a task id
+  /// @throw RuntimeClosed
+  void release(std::int64_t id) const;
+
+  /// @return a consistent snapshot of the table's counters
+  /// @throw RuntimeClosed
+  Stats stats() const;
+
+  /// Cancels every unfinished task and empties the table; the runtime and its
+  /// tasks cannot be used afterwards. Closing twice does nothing.
+  void close();
+
+  /// @return whether close() was called
+  bool closed() const noexcept;
+
+  /// @return the concurrency limit given at construction (0: none)
+  std::int64_t max_concurrency() const noexcept;
+
+  /// @return a JSON document: Go version, GOMAXPROCS, the task kinds and their
+  ///         parameters
+  static std::string info_json();
+
+ private:
+  friend class Task;
+  // Calls gogo_task_result once and returns GOGO_OK, GOGO_E_TIMEOUT or
+  // GOGO_E_BUFFER_TOO_SMALL (with the needed length); throws for the rest.
+  int result_call(std::int64_t id, std::int64_t timeout_ns, char* buf, std::size_t cap,
+                  std::size_t* len) const;
+  std::shared_ptr<detail::RuntimeState> state_;
+};
+
+/// An RAII handle to one task: closing or destroying it releases the task
+/// from its runtime's table (cancelling it if it is unfinished). Move-only.
+/// Thread-safe: several threads may wait on and read the same Task.
+class Task {
+ public:
+  Task(Task&& other) noexcept;
+  Task& operator=(Task&& other) noexcept;
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+  ~Task();
+
+  /// @return the task id: from 1, never reused within its runtime
+  std::int64_t id() const noexcept { return id_; }
+  /// @return the task kind
+  const std::string& kind() const noexcept { return kind_; }
+  /// @return the runtime the task belongs to
+  const Runtime& runtime() const noexcept { return runtime_; }
+  /// @return the task's status (Status::NotFound once closed)
+  Status status() const;
+  /// @return whether the task is completed, failed or cancelled
+  bool done() const;
+  /// @param timeout seconds to wait; 0 only looks; std::nullopt waits for ever
+  /// @return true if the task has finished
+  bool wait(Timeout timeout = std::nullopt) const;
+  /// @param timeout seconds to wait
+  /// @return the result bytes
+  /// @throw WaitTimeout, TaskFailed, TaskTimedOut, TaskCancelled
+  std::string result(Timeout timeout = std::nullopt) const;
+  /// See Runtime::read_result.
+  /// @param timeout seconds to wait
+  /// @param sink a callable `char*(std::size_t size)`
+  /// @return false if the timeout ran out first
+  template <class Sink>
+  bool read_result(Timeout timeout, Sink&& sink) const {
+    check_open();
+    return runtime_.read_result(id_, timeout, std::forward<Sink>(sink));
+  }
+  /// @return true if the task was unfinished and is now cancelled
+  bool cancel() const;
+  /// Releases the task; later calls raise TaskNotFound. Closing twice is fine.
+  void close() noexcept;
+  /// @return whether close() was called
+  bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+
+ private:
+  friend class Runtime;
+  Task(Runtime runtime, std::int64_t id, std::string_view kind);
+  void check_open() const;
+
+  Runtime runtime_;
+  std::int64_t id_ = 0;
+  std::string kind_;
+  std::atomic<bool> closed_{false};
+};
+
+namespace detail {
+/// Converts a timeout in seconds to the ABI's nanoseconds (-1: no limit).
+/// @throw InvalidArgument for NaN, negative or absurdly large values
+std::int64_t timeout_ns(Timeout timeout, const char* what);
+/// Throws the exception for an ABI status code, consuming err's strings.
+[[noreturn]] void throw_status(int status, gogo_error& err, std::int64_t task_id);
+/// Throws ForkError in a process forked after the Go runtime started.
+void check_not_forked();
+}  // namespace detail
+
+template <class Sink>
+bool Runtime::read_result(std::int64_t id, Timeout timeout, Sink&& sink) const {
+  // Most results are small: try a buffer on the stack first, in the same call
+  // as the wait; a larger result is copied straight into the sink's memory.
+  char small[256];
+  std::size_t len = 0;
+  int rc = result_call(id, detail::timeout_ns(timeout, "timeout"), small, sizeof small, &len);
+  if (rc == GOGO_E_TIMEOUT) return false;
+  if (rc == GOGO_OK) {
+    char* out = sink(len);
+    if (len > 0) std::memcpy(out, small, len);
+    return true;
+  }
+  // GOGO_E_BUFFER_TOO_SMALL: the task is finished; fetch again into the sink.
+  char* out = sink(len);
+  std::size_t len2 = 0;
+  result_call(id, 0, out, len, &len2);
+  return true;
+}
+
+}  // namespace gogoroutines

@@ -1,0 +1,168 @@
+package main
+
+/*
+#define GOGOROUTINES_CGO_PREAMBLE
+#include <stdlib.h>
+#include "gogo_abi.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"runtime/cgo"
+	"runtime/debug"
+	"time"
+	"unsafe"
+)
+
+// This file converts between the C ABI's types and the Go API: handles,
+// argument arrays, error structs and status codes. exports.go uses it.
+
+// lookupRuntime resolves a runtime handle; a closed or bogus handle gives nil.
+func lookupRuntime(h C.uint64_t) *Runtime {
+	if h == 0 {
+		return nil
+	}
+	var rt *Runtime
+	func() {
+		defer func() { _ = recover() }() // cgo.Handle.Value panics on a deleted handle
+		rt, _ = cgo.Handle(h).Value().(*Runtime)
+	}()
+	return rt
+}
+
+// goBytes copies n bytes of C memory into a new Go slice (no 2 GiB limit,
+// unlike C.GoBytes).
+func goBytes(p *C.char, n C.size_t) []byte {
+	if n == 0 {
+		return []byte{}
+	}
+	b := make([]byte, int(n))
+	copy(b, unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n)))
+	return b
+}
+
+// cView returns a Go string aliasing C memory, valid only during the call.
+func cView(p *C.char, n C.size_t) string {
+	if n == 0 {
+		return ""
+	}
+	return unsafe.String((*byte)(unsafe.Pointer(p)), int(n))
+}
+
+// maxArgDepth bounds the nesting of list and map arguments.
+const maxArgDepth = 8
+
+// decodeArgs copies an array of C arguments into Go values.
+func decodeArgs(p *C.gogo_arg, n C.size_t, depth int) ([]Value, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	if p == nil {
+		return nil, fmt.Errorf("argument array is NULL but its length is %d", n)
+	}
+	if depth > maxArgDepth {
+		return nil, fmt.Errorf("arguments nested deeper than %d levels", maxArgDepth)
+	}
+	cargs := unsafe.Slice(p, int(n))
+	values := make([]Value, len(cargs))
+	for i := range cargs {
+		c := &cargs[i]
+		v := &values[i]
+		v.Name = string(goBytes(c.name, c.name_len))
+		v.Type = ValueType(c._type)
+		switch v.Type {
+		case TypeNone:
+		case TypeStr, TypeBytes:
+			v.Bytes = goBytes(c.data, c.len)
+		case TypeInt, TypeBool:
+			v.Int = int64(c.int_value)
+		case TypeFloat:
+			v.Float = float64(c.float_value)
+		case TypeList, TypeMap:
+			items, err := decodeArgs(c.items, c.len, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			v.Items = items
+		default:
+			return nil, fmt.Errorf("argument '%s' has unknown type code %d", v.Name, int32(v.Type))
+		}
+	}
+	return values, nil
+}
+
+// setError fills a gogo_error with malloc'ed copies of message and stack.
+func setError(cerr *C.gogo_error, code Failure, message, stack string) {
+	if cerr == nil {
+		return
+	}
+	cerr.code = C.int32_t(code)
+	cerr.message, cerr.message_len = cCopy(message)
+	cerr.stack, cerr.stack_len = cCopy(stack)
+}
+
+// cCopy copies s into malloc'ed memory with a terminating NUL (for C
+// callers' convenience; the length does not include it).
+func cCopy(s string) (*C.char, C.size_t) {
+	if s == "" {
+		return nil, 0
+	}
+	p := (*C.char)(C.malloc(C.size_t(len(s) + 1)))
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(p)), len(s)+1)
+	copy(buf, s)
+	buf[len(s)] = 0
+	return p, C.size_t(len(s))
+}
+
+// statusOf maps an error of the Go API to its status code, filling cerr with
+// the message. This is the only place where Go errors become status codes.
+func statusOf(err error, cerr *C.gogo_error) C.int {
+	var (
+		argErr  *ArgError
+		kindErr *UnknownKindError
+		taskErr *TaskError
+	)
+	switch {
+	case err == nil:
+		return C.GOGO_OK
+	case errors.As(err, &kindErr):
+		setError(cerr, FailureError, err.Error(), "")
+		return C.GOGO_E_UNKNOWN_KIND
+	case errors.As(err, &argErr), errors.Is(err, errInvalid):
+		setError(cerr, FailureError, err.Error(), "")
+		return C.GOGO_E_INVALID_ARGUMENT
+	case errors.Is(err, ErrNotFound):
+		return C.GOGO_E_NOT_FOUND
+	case errors.Is(err, ErrClosed):
+		return C.GOGO_E_CLOSED
+	case errors.Is(err, ErrTimeout):
+		return C.GOGO_E_TIMEOUT
+	case errors.As(err, &taskErr):
+		setError(cerr, taskErr.Code, taskErr.Message, taskErr.Stack)
+		return C.GOGO_E_TASK_FAILED
+	}
+	setError(cerr, FailureError, err.Error(), "")
+	return C.GOGO_E_INTERNAL
+}
+
+// errInvalid marks malformed ABI input (as opposed to a kind's bad argument).
+var errInvalid = errors.New("invalid argument")
+
+// recoverExport turns a panic inside an export into GOGO_E_INTERNAL, so that
+// no panic ever unwinds into C. Every export defers it.
+func recoverExport(rc *C.int, cerr *C.gogo_error) {
+	if r := recover(); r != nil {
+		setError(cerr, FailurePanic, fmt.Sprintf("internal error in gogoroutines: %v", r), string(debug.Stack()))
+		*rc = C.GOGO_E_INTERNAL
+	}
+}
+
+// duration converts an ABI timeout in nanoseconds (< 0: no limit).
+func duration(ns C.int64_t) time.Duration {
+	if ns < 0 {
+		return -1
+	}
+	return time.Duration(ns)
+}

@@ -1,0 +1,237 @@
+package main
+
+/*
+#define GOGOROUTINES_CGO_PREAMBLE
+#include <stdlib.h>
+#include "gogo_abi.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/cgo"
+	"unsafe"
+)
+
+// The C ABI: every exported function and nothing else. Each one defers
+// recoverExport, returns a status code and writes results to out-parameters.
+// The conversions live in cabi.go, the logic in runtime.go and task.go.
+
+// gogo_info writes a malloc'ed JSON document describing the Go runtime and the
+// registered task kinds with their parameters.
+//
+//export gogo_info
+func gogo_info(out **C.char, outLen *C.size_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	list := make([]*Kind, 0, len(kinds))
+	for _, name := range kindNames() {
+		list = append(list, kinds[name])
+	}
+	doc, err := json.Marshal(map[string]any{
+		"go_version": runtime.Version(),
+		"gomaxprocs": runtime.GOMAXPROCS(0),
+		"num_cpu":    runtime.NumCPU(),
+		"goos":       runtime.GOOS,
+		"goarch":     runtime.GOARCH,
+		"kinds":      list,
+	})
+	if err != nil {
+		return statusOf(err, nil)
+	}
+	*out, *outLen = cCopy(string(doc))
+	return C.GOGO_OK
+}
+
+// gogo_runtime_new creates a runtime and writes its handle (never 0).
+// max_concurrency <= 0 means no limit.
+//
+//export gogo_runtime_new
+func gogo_runtime_new(maxConcurrency C.int64_t, out *C.uint64_t, cerr *C.gogo_error) (rc C.int) {
+	defer recoverExport(&rc, cerr)
+	if int64(maxConcurrency) > int64(^uint32(0)>>1) {
+		return statusOf(fmt.Errorf("%w: max_concurrency %d is too large", errInvalid, maxConcurrency), cerr)
+	}
+	*out = C.uint64_t(cgo.NewHandle(NewRuntime(int(maxConcurrency))))
+	return C.GOGO_OK
+}
+
+// gogo_runtime_close cancels every unfinished task of the runtime, empties its
+// table and invalidates the handle. Closing a closed handle is not an error.
+//
+//export gogo_runtime_close
+func gogo_runtime_close(h C.uint64_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_OK
+	}
+	rt.Close()
+	cgo.Handle(h).Delete()
+	return C.GOGO_OK
+}
+
+// gogo_runtime_stats writes a consistent snapshot of the runtime's counters.
+//
+//export gogo_runtime_stats
+func gogo_runtime_stats(h C.uint64_t, out *C.gogo_stats) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	s := rt.Stats()
+	*out = C.gogo_stats{
+		total: C.int64_t(s.Total), active: C.int64_t(s.Active), queued: C.int64_t(s.Queued),
+		completed: C.int64_t(s.Completed), failed: C.int64_t(s.Failed),
+		cancelled: C.int64_t(s.Cancelled), goroutines: C.int64_t(s.Goroutines),
+	}
+	return C.GOGO_OK
+}
+
+// gogo_task_spawn validates the arguments of a task of the named kind, starts
+// it and writes its id. timeout_ns < 0 means no deadline of its own; 0 is
+// invalid. Bad arguments give GOGO_E_INVALID_ARGUMENT (or GOGO_E_UNKNOWN_KIND)
+// with a message naming what was wrong.
+//
+//export gogo_task_spawn
+func gogo_task_spawn(h C.uint64_t, kind *C.char, kindLen C.size_t, args *C.gogo_arg, nargs C.size_t,
+	timeoutNs C.int64_t, outID *C.int64_t, cerr *C.gogo_error) (rc C.int) {
+	defer recoverExport(&rc, cerr)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	if timeoutNs == 0 {
+		return statusOf(fmt.Errorf("%w: a task timeout must be positive", errInvalid), cerr)
+	}
+	values, err := decodeArgs(args, nargs, 0)
+	if err != nil {
+		return statusOf(fmt.Errorf("%w: %v", errInvalid, err), cerr)
+	}
+	id, err := rt.Spawn(cView(kind, kindLen), values, duration(timeoutNs))
+	if err != nil {
+		return statusOf(err, cerr)
+	}
+	*outID = C.int64_t(id)
+	return C.GOGO_OK
+}
+
+// gogo_task_status writes the task's state (GOGO_STATE_NOT_FOUND if the id is
+// unknown or released) without waiting.
+//
+//export gogo_task_status
+func gogo_task_status(h C.uint64_t, id C.int64_t, out *C.int32_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	state, err := rt.Status(int64(id))
+	*out = C.int32_t(state)
+	return statusOf(err, nil)
+}
+
+// gogo_task_wait blocks until the task finishes or timeout_ns passes (< 0: no
+// limit, 0: just look), then writes its state. It returns GOGO_E_TIMEOUT if the
+// task is still queued or running.
+//
+//export gogo_task_wait
+func gogo_task_wait(h C.uint64_t, id C.int64_t, timeoutNs C.int64_t, out *C.int32_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	_, state, err := rt.Wait(int64(id), duration(timeoutNs))
+	*out = C.int32_t(state)
+	return statusOf(err, nil)
+}
+
+// gogo_task_result waits like gogo_task_wait, then hands back the outcome: for
+// a completed task its result is copied into buf and its length written to
+// len (GOGO_E_BUFFER_TOO_SMALL, with the needed length, if cap is too small);
+// a failed task gives GOGO_E_TASK_FAILED with err filled, a cancelled one
+// GOGO_E_TASK_CANCELLED. The result stays in the table until released.
+//
+//export gogo_task_result
+func gogo_task_result(h C.uint64_t, id C.int64_t, timeoutNs C.int64_t, buf *C.char, capacity C.size_t,
+	outLen *C.size_t, cerr *C.gogo_error) (rc C.int) {
+	defer recoverExport(&rc, cerr)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	t, state, err := rt.Wait(int64(id), duration(timeoutNs))
+	if err != nil {
+		return statusOf(err, cerr)
+	}
+	switch state {
+	case StateFailed:
+		return statusOf(t.err, cerr)
+	case StateCancelled:
+		return C.GOGO_E_TASK_CANCELLED
+	}
+	data := t.result.Data
+	*outLen = C.size_t(len(data))
+	if len(data) > int(capacity) {
+		return C.GOGO_E_BUFFER_TOO_SMALL
+	}
+	if len(data) > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), len(data)), data)
+	}
+	return C.GOGO_OK
+}
+
+// gogo_task_cancel cancels an unfinished task and writes 1, or writes 0 if it
+// had already finished.
+//
+//export gogo_task_cancel
+func gogo_task_cancel(h C.uint64_t, id C.int64_t, out *C.int32_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	cancelled, err := rt.Cancel(int64(id))
+	*out = 0
+	if cancelled {
+		*out = 1
+	}
+	return statusOf(err, nil)
+}
+
+// gogo_task_release removes the task from the table (cancelling it if it is
+// unfinished). Releasing an unknown or released id is not an error.
+//
+//export gogo_task_release
+func gogo_task_release(h C.uint64_t, id C.int64_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	return statusOf(rt.Release(int64(id)), nil)
+}
+
+// gogo_free releases memory that Go handed to the caller.
+//
+//export gogo_free
+func gogo_free(p unsafe.Pointer) {
+	C.free(p)
+}
+
+// gogo_error_clear frees the strings of err and zeroes it.
+//
+//export gogo_error_clear
+func gogo_error_clear(cerr *C.gogo_error) {
+	if cerr == nil {
+		return
+	}
+	C.free(unsafe.Pointer(cerr.message))
+	C.free(unsafe.Pointer(cerr.stack))
+	*cerr = C.gogo_error{}
+}
+
+func main() {}

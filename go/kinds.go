@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Result is what a task hands back: its payload, as bytes.
+type Result struct {
+	Data []byte
+}
+
+// Work is one prepared task: everything it needs was validated and copied at
+// spawn time, so running it can only fail for reasons of its own.
+type Work func(ctx context.Context) (Result, error)
+
+// Param documents one argument of a kind; `python -m gogoroutines` lists them.
+type Param struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Default  string `json:"default,omitempty"`
+	Required bool   `json:"required"`
+	Doc      string `json:"doc"`
+}
+
+// Kind is one kind of task: a name, its documented parameters, and Prepare,
+// which validates the arguments and returns the work to run.
+type Kind struct {
+	Name    string  `json:"name"`
+	Doc     string  `json:"doc"`
+	Params  []Param `json:"params"`
+	Prepare func(a *Args) (Work, error) `json:"-"`
+}
+
+// kinds is the registry of task kinds, filled by the init functions of the
+// kind_*.go files and read-only afterwards.
+var kinds = map[string]*Kind{}
+
+// register adds a kind to the registry; a duplicate name is a programming error.
+func register(k *Kind) {
+	if _, dup := kinds[k.Name]; dup {
+		panic("gogoroutines: kind registered twice: " + k.Name)
+	}
+	kinds[k.Name] = k
+}
+
+// UnknownKindError is returned by a spawn naming an unregistered kind.
+type UnknownKindError struct {
+	Name string
+}
+
+func (e *UnknownKindError) Error() string {
+	return fmt.Sprintf("unknown task kind '%s'; known kinds: %s", e.Name, strings.Join(kindNames(), ", "))
+}
+
+// kindNames returns the registered kind names in sorted order.
+func kindNames() []string {
+	names := make([]string, 0, len(kinds))
+	for name := range kinds {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// prepare finds the kind named name and prepares its work from values.
+func prepare(name string, values []Value) (*Kind, Work, error) {
+	k, ok := kinds[name]
+	if !ok {
+		return nil, nil, &UnknownKindError{Name: name}
+	}
+	a := NewArgs(name, values)
+	work, err := k.Prepare(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.Done(k.Params); err != nil {
+		return nil, nil, err
+	}
+	return k, work, nil
+}
+
+// sleepCtx waits for d or until ctx is done, whichever comes first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Errors of runtime operations; exports.go maps each to a status code.
+var (
+	ErrNotFound = errors.New("no such task")
+	ErrClosed   = errors.New("the runtime is closed")
+	ErrTimeout  = errors.New("the timeout ran out before the task finished")
+)
+
+// Stats is a consistent snapshot of one runtime's task table.
+type Stats struct {
+	Total, Active, Queued, Completed, Failed, Cancelled, Goroutines int64
+}
+
+// String formats the stats exactly as the PHP extension's go_get_stats did.
+func (s Stats) String() string {
+	return fmt.Sprintf("Total: %d, Active: %d, Completed: %d, Failed: %d, Go Routines: %d",
+		s.Total, s.Active, s.Completed, s.Failed, s.Goroutines)
+}
+
+// Runtime owns a table of tasks. Ids start at 1 and are never reused; tasks
+// stay in the table, whatever their state, until released or until the
+// runtime is closed. With maxConcurrency > 0, at most that many tasks run at
+// once and the rest wait their turn in spawn order.
+type Runtime struct {
+	maxConcurrency int
+
+	mu      sync.Mutex
+	closed  bool
+	lastID  int64
+	tasks   map[int64]*Task
+	queue   []*Task // waiting for a slot, oldest first; may hold cancelled tasks
+	running int     // goroutines executing work (slots in use)
+	counts  [5]int64
+}
+
+// NewRuntime returns an empty runtime; maxConcurrency <= 0 means no limit.
+func NewRuntime(maxConcurrency int) *Runtime {
+	return &Runtime{maxConcurrency: maxConcurrency, tasks: make(map[int64]*Task)}
+}
+
+// count moves one task between the counters of two states (StateNotFound
+// stands for "not in the table"). It is called with mu held.
+func (rt *Runtime) count(from, to State) {
+	if from != StateNotFound {
+		rt.counts[from]--
+	}
+	if to != StateNotFound {
+		rt.counts[to]++
+	}
+}
+
+// Spawn validates the arguments of kind, adds a task to the table and starts
+// it (or queues it when the runtime is at its concurrency limit).
+func (rt *Runtime) Spawn(kind string, values []Value, timeout time.Duration) (int64, error) {
+	if timeout < 0 {
+		timeout = 0
+	}
+	k, work, err := prepare(kind, values)
+	if err != nil {
+		return 0, err
+	}
+	t := &Task{Kind: k, work: work, timeout: timeout, done: make(chan struct{})}
+
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return 0, ErrClosed
+	}
+	rt.lastID++
+	t.ID = rt.lastID
+	rt.tasks[t.ID] = t
+	if rt.maxConcurrency > 0 && rt.running >= rt.maxConcurrency {
+		t.state = StateQueued
+		rt.count(StateNotFound, StateQueued)
+		rt.queue = append(rt.queue, t)
+		return t.ID, nil
+	}
+	rt.count(StateNotFound, StateRunning)
+	rt.running++
+	t.start(rt.finish)
+	return t.ID, nil
+}
+
+// finish records the outcome of a task's work, frees its slot and starts the
+// next queued task. A task already cancelled or released keeps its state.
+func (rt *Runtime) finish(t *Task, res Result, terr *TaskError) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.running--
+	if t.state == StateRunning {
+		if terr != nil {
+			rt.settle(t, StateFailed, Result{}, terr)
+		} else {
+			rt.settle(t, StateCompleted, res, nil)
+		}
+	}
+	rt.startQueued()
+}
+
+// settle moves an unfinished task to a final state and wakes its waiters.
+// It is called with mu held.
+func (rt *Runtime) settle(t *Task, state State, res Result, terr *TaskError) {
+	if _, inTable := rt.tasks[t.ID]; inTable {
+		rt.count(t.state, state)
+	}
+	t.state = state
+	t.result = res
+	t.err = terr
+	close(t.done)
+}
+
+// startQueued starts queued tasks while slots are free. Called with mu held.
+func (rt *Runtime) startQueued() {
+	for len(rt.queue) > 0 && (rt.maxConcurrency <= 0 || rt.running < rt.maxConcurrency) {
+		t := rt.queue[0]
+		rt.queue[0] = nil
+		rt.queue = rt.queue[1:]
+		if t.state != StateQueued {
+			continue // cancelled or released while it waited
+		}
+		rt.count(StateQueued, StateRunning)
+		rt.running++
+		t.start(rt.finish)
+	}
+}
+
+// lookup returns the task with id, or an error when there is none.
+func (rt *Runtime) lookup(id int64) (*Task, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return nil, ErrClosed
+	}
+	t, ok := rt.tasks[id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return t, nil
+}
+
+// Status returns the state of the task with id (StateNotFound if none).
+func (rt *Runtime) Status(id int64) (State, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return StateNotFound, ErrClosed
+	}
+	t, ok := rt.tasks[id]
+	if !ok {
+		return StateNotFound, nil
+	}
+	return t.state, nil
+}
+
+// Wait blocks until the task with id is finished or timeout passes (a
+// negative timeout waits for ever, zero only looks). It returns the task, its
+// state, and ErrTimeout when the task is still queued or running then.
+func (rt *Runtime) Wait(id int64, timeout time.Duration) (*Task, State, error) {
+	t, err := rt.lookup(id)
+	if err != nil {
+		return nil, StateNotFound, err
+	}
+	select {
+	case <-t.done:
+		return t, t.state, nil // final states never change once done is closed
+	default:
+	}
+	if timeout != 0 {
+		var expired <-chan time.Time
+		if timeout > 0 {
+			timer := time.NewTimer(timeout)
+			defer timer.Stop()
+			expired = timer.C
+		}
+		select {
+		case <-t.done:
+			return t, t.state, nil
+		case <-expired:
+		}
+	}
+	rt.mu.Lock()
+	state := t.state
+	rt.mu.Unlock()
+	return t, state, ErrTimeout
+}
+
+// Cancel cancels an unfinished task at once: its waiters wake, its state is
+// StateCancelled and its work's context is cancelled. It reports whether the
+// task was still unfinished.
+func (rt *Runtime) Cancel(id int64) (bool, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return false, ErrClosed
+	}
+	t, ok := rt.tasks[id]
+	if !ok {
+		return false, ErrNotFound
+	}
+	return rt.cancelLocked(t), nil
+}
+
+// cancelLocked cancels t if it is unfinished. Called with mu held.
+func (rt *Runtime) cancelLocked(t *Task) bool {
+	if t.state.Done() {
+		return false
+	}
+	if t.cancel != nil {
+		t.cancel()
+	}
+	rt.settle(t, StateCancelled, Result{}, nil)
+	return true
+}
+
+// Release removes the task with id from the table, cancelling it first if it
+// is unfinished. Releasing an unknown or already released id is not an error.
+func (rt *Runtime) Release(id int64) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return ErrClosed
+	}
+	t, ok := rt.tasks[id]
+	if !ok {
+		return nil
+	}
+	rt.cancelLocked(t)
+	rt.count(t.state, StateNotFound)
+	delete(rt.tasks, id)
+	return nil
+}
+
+// Stats returns a snapshot of the table's counters, taken under the mutex so
+// that Total == Active + Completed + Failed + Cancelled always holds.
+func (rt *Runtime) Stats() Stats {
+	rt.mu.Lock()
+	s := Stats{
+		Total:     int64(len(rt.tasks)),
+		Active:    rt.counts[StateRunning] + rt.counts[StateQueued],
+		Queued:    rt.counts[StateQueued],
+		Completed: rt.counts[StateCompleted],
+		Failed:    rt.counts[StateFailed],
+		Cancelled: rt.counts[StateCancelled],
+	}
+	rt.mu.Unlock()
+	s.Goroutines = int64(runtime.NumGoroutine())
+	return s
+}
+
+// Close cancels every unfinished task and empties the table. Later calls on
+// the runtime fail with ErrClosed; closing twice is not an error.
+func (rt *Runtime) Close() {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return
+	}
+	for _, t := range rt.tasks {
+		rt.cancelLocked(t)
+	}
+	rt.closed = true
+	rt.tasks = nil
+	rt.queue = nil
+	rt.counts = [5]int64{}
+}

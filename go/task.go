@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+)
+
+// State is where a task is in its life. Its numbers match enum gogo_task_state.
+type State int32
+
+// The task states: queued -> running -> completed | failed | cancelled.
+const (
+	StateNotFound  State = -1
+	StateRunning   State = 0
+	StateCompleted State = 1
+	StateFailed    State = 2
+	StateCancelled State = 3
+	StateQueued    State = 4
+)
+
+// Done reports whether the state is final.
+func (s State) Done() bool {
+	return s == StateCompleted || s == StateFailed || s == StateCancelled
+}
+
+// Failure says why a task failed. Its numbers match enum gogo_failure.
+type Failure int32
+
+// The kinds of failure.
+const (
+	FailureError   Failure = 0
+	FailureTimeout Failure = 1
+	FailurePanic   Failure = 2
+)
+
+// TaskError is the error of a failed task, with the Go stack when it panicked.
+type TaskError struct {
+	Code    Failure
+	Message string
+	Stack   string
+}
+
+func (e *TaskError) Error() string { return e.Message }
+
+// Task is one unit of work in a runtime's table.
+//
+// state is guarded by the runtime's mutex. result and err are written once,
+// under that mutex, before done is closed; after <-done they are read-only.
+type Task struct {
+	ID      int64
+	Kind    *Kind
+	work    Work
+	timeout time.Duration // 0: no deadline of its own
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	state  State
+	result Result
+	err    *TaskError
+}
+
+// start creates the task's context and runs its work on a new goroutine.
+// It is called with the runtime's mutex held; finish is called when the work
+// returns, whatever the state of the task is by then.
+func (t *Task) start(finish func(*Task, Result, *TaskError)) {
+	ctx, cancel := context.Background(), context.CancelFunc(nil)
+	if t.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	t.cancel = cancel
+	t.state = StateRunning
+	go func() {
+		res, err := t.runProtected(ctx)
+		cancel()
+		finish(t, res, err)
+	}()
+}
+
+// runProtected runs the work and turns its error or panic into a TaskError.
+func (t *Task) runProtected(ctx context.Context) (res Result, terr *TaskError) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = Result{}
+			terr = &TaskError{
+				Code:    FailurePanic,
+				Message: fmt.Sprintf("task %d (%s) panicked: %v", t.ID, t.Kind.Name, r),
+				Stack:   string(debug.Stack()),
+			}
+		}
+	}()
+	res, err := t.work(ctx)
+	if err == nil {
+		return res, nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return Result{}, &TaskError{
+			Code:    FailureTimeout,
+			Message: fmt.Sprintf("task %d (%s) timed out after %v", t.ID, t.Kind.Name, t.timeout),
+		}
+	}
+	return Result{}, &TaskError{Code: FailureError, Message: err.Error()}
+}
