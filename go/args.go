@@ -48,7 +48,9 @@ func (t ValueType) String() string {
 }
 
 // Value is one argument value copied out of C memory. Name is set for named
-// arguments and map entries. Bytes holds the payload of str and bytes values.
+// arguments and map entries; the name of a top-level argument aliases the
+// caller's memory and must not be kept after Prepare returns. Bytes holds the
+// payload of str and bytes values.
 type Value struct {
 	Name  string
 	Type  ValueType
@@ -82,12 +84,15 @@ func (e *ArgError) Error() string {
 type Args struct {
 	kind   string
 	values []Value
-	used   []bool
+	used   uint64 // bit i: values[i] was asked for
 }
 
-// NewArgs wraps decoded values for the kind named kind.
+// MaxArgs is the most arguments one task takes.
+const MaxArgs = 64
+
+// NewArgs wraps decoded values (at most MaxArgs) for the kind named kind.
 func NewArgs(kind string, values []Value) *Args {
-	return &Args{kind: kind, values: values, used: make([]bool, len(values))}
+	return &Args{kind: kind, values: values}
 }
 
 func (a *Args) errorf(arg, format string, v ...any) error {
@@ -98,7 +103,7 @@ func (a *Args) errorf(arg, format string, v ...any) error {
 func (a *Args) lookup(name string) *Value {
 	for i := range a.values {
 		if a.values[i].Name == name {
-			a.used[i] = true
+			a.used |= 1 << i
 			if a.values[i].Type == TypeNone {
 				return nil
 			}
@@ -190,8 +195,8 @@ func (a *Args) Seconds(name string, def float64) (time.Duration, error) {
 // Done fails when an argument was passed that the kind does not take.
 func (a *Args) Done(params []Param) error {
 	var unknown []string
-	for i, u := range a.used {
-		if !u {
+	for i := range a.values {
+		if a.used&(1<<i) == 0 {
 			unknown = append(unknown, a.values[i].Name)
 		}
 	}

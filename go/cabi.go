@@ -10,8 +10,9 @@ import "C"
 import (
 	"errors"
 	"fmt"
-	"runtime/cgo"
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -19,17 +20,54 @@ import (
 // This file converts between the C ABI's types and the Go API: handles,
 // argument arrays, error structs and status codes. exports.go uses it.
 
+// runtimeRegistry maps the handles given to C to runtimes. Handles start at
+// 1 and are never reused. Runtimes are created rarely and looked up on every
+// call, so lookups read an immutable map through an atomic pointer, and
+// changes copy it.
+type runtimeRegistry struct {
+	mu   sync.Mutex
+	last uint64
+	m    atomic.Pointer[map[uint64]*Runtime]
+}
+
+var runtimes runtimeRegistry
+
+func (r *runtimeRegistry) add(rt *Runtime) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last++
+	next := map[uint64]*Runtime{r.last: rt}
+	if old := r.m.Load(); old != nil {
+		for h, v := range *old {
+			next[h] = v
+		}
+	}
+	r.m.Store(&next)
+	return r.last
+}
+
+func (r *runtimeRegistry) remove(h uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.m.Load()
+	if old == nil {
+		return
+	}
+	next := make(map[uint64]*Runtime, len(*old))
+	for k, v := range *old {
+		if k != h {
+			next[k] = v
+		}
+	}
+	r.m.Store(&next)
+}
+
 // lookupRuntime resolves a runtime handle; a closed or bogus handle gives nil.
 func lookupRuntime(h C.uint64_t) *Runtime {
-	if h == 0 {
-		return nil
+	if m := runtimes.m.Load(); m != nil {
+		return (*m)[uint64(h)]
 	}
-	var rt *Runtime
-	func() {
-		defer func() { _ = recover() }() // cgo.Handle.Value panics on a deleted handle
-		rt, _ = cgo.Handle(h).Value().(*Runtime)
-	}()
-	return rt
+	return nil
 }
 
 // goBytes copies n bytes of C memory into a new Go slice (no 2 GiB limit,
@@ -70,7 +108,13 @@ func decodeArgs(p *C.gogo_arg, n C.size_t, depth int) ([]Value, error) {
 	for i := range cargs {
 		c := &cargs[i]
 		v := &values[i]
-		v.Name = string(goBytes(c.name, c.name_len))
+		// A top-level name only serves to find the argument during the
+		// spawn, so it may alias C memory; a map key is data and is copied.
+		if depth == 0 {
+			v.Name = cView(c.name, c.name_len)
+		} else {
+			v.Name = string(goBytes(c.name, c.name_len))
+		}
 		v.Type = ValueType(c._type)
 		switch v.Type {
 		case TypeNone:
@@ -157,6 +201,21 @@ func recoverExport(rc *C.int, cerr *C.gogo_error) {
 		setError(cerr, FailurePanic, fmt.Sprintf("internal error in gogoroutines: %v", r), string(debug.Stack()))
 		*rc = C.GOGO_E_INTERNAL
 	}
+}
+
+// copyResult writes the length of a finished task's result to outLen and
+// copies the result into buf if it fits in capacity bytes; it reports whether
+// it did.
+func copyResult(t *Task, buf *C.char, capacity C.size_t, outLen *C.size_t) bool {
+	data := t.result.Data
+	*outLen = C.size_t(len(data))
+	if len(data) > int(capacity) {
+		return false
+	}
+	if len(data) > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), len(data)), data)
+	}
+	return true
 }
 
 // duration converts an ABI timeout in nanoseconds (< 0: no limit).

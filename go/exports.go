@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"runtime/cgo"
 	"unsafe"
 )
 
@@ -53,7 +52,7 @@ func gogo_runtime_new(maxConcurrency C.int64_t, out *C.uint64_t, cerr *C.gogo_er
 	if int64(maxConcurrency) > int64(^uint32(0)>>1) {
 		return statusOf(fmt.Errorf("%w: max_concurrency %d is too large", errInvalid, maxConcurrency), cerr)
 	}
-	*out = C.uint64_t(cgo.NewHandle(NewRuntime(int(maxConcurrency))))
+	*out = C.uint64_t(runtimes.add(NewRuntime(int(maxConcurrency))))
 	return C.GOGO_OK
 }
 
@@ -68,7 +67,7 @@ func gogo_runtime_close(h C.uint64_t) (rc C.int) {
 		return C.GOGO_OK
 	}
 	rt.Close()
-	cgo.Handle(h).Delete()
+	runtimes.remove(uint64(h))
 	return C.GOGO_OK
 }
 
@@ -91,13 +90,19 @@ func gogo_runtime_stats(h C.uint64_t, out *C.gogo_stats) (rc C.int) {
 }
 
 // gogo_task_spawn validates the arguments of a task of the named kind, starts
-// it and writes its id. timeout_ns < 0 means no deadline of its own; 0 is
-// invalid. Bad arguments give GOGO_E_INVALID_ARGUMENT (or GOGO_E_UNKNOWN_KIND)
-// with a message naming what was wrong.
+// it and writes its id and its state right after the spawn. timeout_ns < 0
+// means no deadline of its own; 0 is invalid. Bad arguments give
+// GOGO_E_INVALID_ARGUMENT (or GOGO_E_UNKNOWN_KIND) with a message naming what
+// was wrong.
+//
+// Some kinds finish during the spawn (state GOGO_STATE_COMPLETED). Then, if
+// buf is not NULL, the result's length is written to len and, when it is at
+// most cap, the result is copied into buf: the caller needs no second call.
 //
 //export gogo_task_spawn
 func gogo_task_spawn(h C.uint64_t, kind *C.char, kindLen C.size_t, args *C.gogo_arg, nargs C.size_t,
-	timeoutNs C.int64_t, outID *C.int64_t, cerr *C.gogo_error) (rc C.int) {
+	timeoutNs C.int64_t, outID *C.int64_t, outState *C.int32_t, buf *C.char, capacity C.size_t,
+	outLen *C.size_t, cerr *C.gogo_error) (rc C.int) {
 	defer recoverExport(&rc, cerr)
 	rt := lookupRuntime(h)
 	if rt == nil {
@@ -110,11 +115,15 @@ func gogo_task_spawn(h C.uint64_t, kind *C.char, kindLen C.size_t, args *C.gogo_
 	if err != nil {
 		return statusOf(fmt.Errorf("%w: %v", errInvalid, err), cerr)
 	}
-	id, err := rt.Spawn(cView(kind, kindLen), values, duration(timeoutNs))
+	t, state, err := rt.SpawnTask(cView(kind, kindLen), values, duration(timeoutNs))
 	if err != nil {
 		return statusOf(err, cerr)
 	}
-	*outID = C.int64_t(id)
+	*outID = C.int64_t(t.ID)
+	*outState = C.int32_t(state)
+	if state == StateCompleted && buf != nil {
+		copyResult(t, buf, capacity, outLen)
+	}
 	return C.GOGO_OK
 }
 
@@ -173,13 +182,8 @@ func gogo_task_result(h C.uint64_t, id C.int64_t, timeoutNs C.int64_t, buf *C.ch
 	case StateCancelled:
 		return C.GOGO_E_TASK_CANCELLED
 	}
-	data := t.result.Data
-	*outLen = C.size_t(len(data))
-	if len(data) > int(capacity) {
+	if !copyResult(t, buf, capacity, outLen) {
 		return C.GOGO_E_BUFFER_TOO_SMALL
-	}
-	if len(data) > 0 {
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), len(data)), data)
 	}
 	return C.GOGO_OK
 }
@@ -200,6 +204,25 @@ func gogo_task_cancel(h C.uint64_t, id C.int64_t, out *C.int32_t) (rc C.int) {
 		*out = 1
 	}
 	return statusOf(err, nil)
+}
+
+// gogo_task_release_many releases n tasks at once, as gogo_task_release does.
+//
+//export gogo_task_release_many
+func gogo_task_release_many(h C.uint64_t, ids *C.int64_t, n C.size_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	if n == 0 {
+		return C.GOGO_OK
+	}
+	list := make([]int64, int(n))
+	for i, id := range unsafe.Slice(ids, int(n)) {
+		list[i] = int64(id)
+	}
+	return statusOf(rt.ReleaseMany(list), nil)
 }
 
 // gogo_task_release removes the task from the table (cancelling it if it is

@@ -123,13 +123,15 @@ int gogo_runtime_new(int64_t max_concurrency, uint64_t *runtime, gogo_error *err
 int gogo_runtime_close(uint64_t runtime);
 int gogo_runtime_stats(uint64_t runtime, gogo_stats *stats);
 int gogo_task_spawn(uint64_t runtime, const char *kind, size_t kind_len, const gogo_arg *args,
-                    size_t nargs, int64_t timeout_ns, int64_t *task_id, gogo_error *err);
+                    size_t nargs, int64_t timeout_ns, int64_t *task_id, int32_t *state, char *buf,
+                    size_t cap, size_t *len, gogo_error *err);
 int gogo_task_status(uint64_t runtime, int64_t task_id, int32_t *state);
 int gogo_task_wait(uint64_t runtime, int64_t task_id, int64_t timeout_ns, int32_t *state);
 int gogo_task_result(uint64_t runtime, int64_t task_id, int64_t timeout_ns, char *buf, size_t cap,
                      size_t *len, gogo_error *err);
 int gogo_task_cancel(uint64_t runtime, int64_t task_id, int32_t *cancelled);
 int gogo_task_release(uint64_t runtime, int64_t task_id);
+int gogo_task_release_many(uint64_t runtime, const int64_t *task_ids, size_t n);
 void gogo_free(void *ptr);
 void gogo_error_clear(gogo_error *err);
 #endif

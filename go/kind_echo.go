@@ -8,6 +8,7 @@ func init() {
 		Name:   "echo",
 		Doc:    "Completes at once with its `data` argument, unchanged.",
 		Params: params,
+		Inline: true,
 		Prepare: func(a *Args) (Work, error) {
 			data, err := a.RequiredData("data")
 			if err != nil {

@@ -28,10 +28,15 @@ type Param struct {
 
 // Kind is one kind of task: a name, its documented parameters, and Prepare,
 // which validates the arguments and returns the work to run.
+//
+// Inline marks work that finishes at once without blocking (echo): it runs
+// on the spawning call itself instead of a new goroutine, because waking a
+// thread for a new goroutine costs several times more than such work.
 type Kind struct {
-	Name    string  `json:"name"`
-	Doc     string  `json:"doc"`
-	Params  []Param `json:"params"`
+	Name    string                      `json:"name"`
+	Doc     string                      `json:"doc"`
+	Params  []Param                     `json:"params"`
+	Inline  bool                        `json:"inline"`
 	Prepare func(a *Args) (Work, error) `json:"-"`
 }
 
@@ -70,9 +75,12 @@ func kindNames() []string {
 func prepare(name string, values []Value) (*Kind, Work, error) {
 	k, ok := kinds[name]
 	if !ok {
-		return nil, nil, &UnknownKindError{Name: name}
+		return nil, nil, &UnknownKindError{Name: strings.Clone(name)} // name may alias C memory
 	}
-	a := NewArgs(name, values)
+	if len(values) > MaxArgs {
+		return nil, nil, &ArgError{Kind: k.Name, Msg: fmt.Sprintf("takes at most %d arguments, got %d", MaxArgs, len(values))}
+	}
+	a := NewArgs(k.Name, values)
 	work, err := k.Prepare(a)
 	if err != nil {
 		return nil, nil, err

@@ -36,7 +36,7 @@ type Runtime struct {
 	mu      sync.Mutex
 	closed  bool
 	lastID  int64
-	tasks   map[int64]*Task
+	tasks   taskTable
 	queue   []*Task // waiting for a slot, oldest first; may hold cancelled tasks
 	running int     // goroutines executing work (slots in use)
 	counts  [5]int64
@@ -44,7 +44,7 @@ type Runtime struct {
 
 // NewRuntime returns an empty runtime; maxConcurrency <= 0 means no limit.
 func NewRuntime(maxConcurrency int) *Runtime {
-	return &Runtime{maxConcurrency: maxConcurrency, tasks: make(map[int64]*Task)}
+	return &Runtime{maxConcurrency: maxConcurrency}
 }
 
 // count moves one task between the counters of two states (StateNotFound
@@ -59,35 +59,78 @@ func (rt *Runtime) count(from, to State) {
 }
 
 // Spawn validates the arguments of kind, adds a task to the table and starts
-// it (or queues it when the runtime is at its concurrency limit).
+// it (or queues it when the runtime is at its concurrency limit). It returns
+// the new task's id.
 func (rt *Runtime) Spawn(kind string, values []Value, timeout time.Duration) (int64, error) {
+	t, _, err := rt.SpawnTask(kind, values, timeout)
+	if err != nil {
+		return 0, err
+	}
+	return t.ID, nil
+}
+
+// SpawnTask is Spawn returning the task itself and its state right after the
+// spawn. A task of an Inline kind with a free slot runs to its end before
+// SpawnTask returns (state StateCompleted or StateFailed).
+func (rt *Runtime) SpawnTask(kind string, values []Value, timeout time.Duration) (*Task, State, error) {
 	if timeout < 0 {
 		timeout = 0
 	}
 	k, work, err := prepare(kind, values)
 	if err != nil {
-		return 0, err
+		return nil, StateNotFound, err
 	}
-	t := &Task{Kind: k, work: work, timeout: timeout, done: make(chan struct{})}
+	t := &Task{Kind: k, work: work, timeout: timeout}
 
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.closed {
-		return 0, ErrClosed
+		return nil, StateNotFound, ErrClosed
 	}
 	rt.lastID++
 	t.ID = rt.lastID
-	rt.tasks[t.ID] = t
-	if rt.maxConcurrency > 0 && rt.running >= rt.maxConcurrency {
+	slotFree := rt.maxConcurrency <= 0 || rt.running < rt.maxConcurrency
+	if k.Inline && slotFree {
+		// Instant work: run it here (under the lock, which it cannot block)
+		// and enter the task in the table already finished.
+		res, terr := t.runInline()
+		t.state, t.result, t.err, t.done = StateCompleted, res, terr, closedChan
+		if terr != nil {
+			t.state, t.result = StateFailed, Result{}
+		}
+		rt.tasks.put(t)
+		rt.count(StateNotFound, t.state)
+		return t, t.state, nil
+	}
+	t.done = make(chan struct{})
+	rt.tasks.put(t)
+	if !slotFree {
 		t.state = StateQueued
 		rt.count(StateNotFound, StateQueued)
 		rt.queue = append(rt.queue, t)
-		return t.ID, nil
+		return t, StateQueued, nil
 	}
 	rt.count(StateNotFound, StateRunning)
 	rt.running++
 	t.start(rt.finish)
-	return t.ID, nil
+	return t, StateRunning, nil
+}
+
+// ReleaseMany releases each of ids, as Release does, under one lock.
+func (rt *Runtime) ReleaseMany(ids []int64) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return ErrClosed
+	}
+	for _, id := range ids {
+		if t := rt.tasks.get(id); t != nil {
+			rt.cancelLocked(t)
+			rt.count(t.state, StateNotFound)
+			rt.tasks.remove(id)
+		}
+	}
+	return nil
 }
 
 // finish records the outcome of a task's work, frees its slot and starts the
@@ -109,7 +152,7 @@ func (rt *Runtime) finish(t *Task, res Result, terr *TaskError) {
 // settle moves an unfinished task to a final state and wakes its waiters.
 // It is called with mu held.
 func (rt *Runtime) settle(t *Task, state State, res Result, terr *TaskError) {
-	if _, inTable := rt.tasks[t.ID]; inTable {
+	if rt.tasks.get(t.ID) == t {
 		rt.count(t.state, state)
 	}
 	t.state = state
@@ -140,8 +183,8 @@ func (rt *Runtime) lookup(id int64) (*Task, error) {
 	if rt.closed {
 		return nil, ErrClosed
 	}
-	t, ok := rt.tasks[id]
-	if !ok {
+	t := rt.tasks.get(id)
+	if t == nil {
 		return nil, ErrNotFound
 	}
 	return t, nil
@@ -154,8 +197,8 @@ func (rt *Runtime) Status(id int64) (State, error) {
 	if rt.closed {
 		return StateNotFound, ErrClosed
 	}
-	t, ok := rt.tasks[id]
-	if !ok {
+	t := rt.tasks.get(id)
+	if t == nil {
 		return StateNotFound, nil
 	}
 	return t.state, nil
@@ -202,8 +245,8 @@ func (rt *Runtime) Cancel(id int64) (bool, error) {
 	if rt.closed {
 		return false, ErrClosed
 	}
-	t, ok := rt.tasks[id]
-	if !ok {
+	t := rt.tasks.get(id)
+	if t == nil {
 		return false, ErrNotFound
 	}
 	return rt.cancelLocked(t), nil
@@ -224,19 +267,7 @@ func (rt *Runtime) cancelLocked(t *Task) bool {
 // Release removes the task with id from the table, cancelling it first if it
 // is unfinished. Releasing an unknown or already released id is not an error.
 func (rt *Runtime) Release(id int64) error {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if rt.closed {
-		return ErrClosed
-	}
-	t, ok := rt.tasks[id]
-	if !ok {
-		return nil
-	}
-	rt.cancelLocked(t)
-	rt.count(t.state, StateNotFound)
-	delete(rt.tasks, id)
-	return nil
+	return rt.ReleaseMany([]int64{id})
 }
 
 // Stats returns a snapshot of the table's counters, taken under the mutex so
@@ -244,7 +275,7 @@ func (rt *Runtime) Release(id int64) error {
 func (rt *Runtime) Stats() Stats {
 	rt.mu.Lock()
 	s := Stats{
-		Total:     int64(len(rt.tasks)),
+		Total:     int64(rt.tasks.len()),
 		Active:    rt.counts[StateRunning] + rt.counts[StateQueued],
 		Queued:    rt.counts[StateQueued],
 		Completed: rt.counts[StateCompleted],
@@ -264,11 +295,9 @@ func (rt *Runtime) Close() {
 	if rt.closed {
 		return
 	}
-	for _, t := range rt.tasks {
-		rt.cancelLocked(t)
-	}
+	rt.tasks.each(func(t *Task) { rt.cancelLocked(t) })
 	rt.closed = true
-	rt.tasks = nil
+	rt.tasks = taskTable{}
 	rt.queue = nil
 	rt.counts = [5]int64{}
 }

@@ -62,6 +62,24 @@ type Task struct {
 	err    *TaskError
 }
 
+// closedChan is the done channel of tasks that finished during their spawn.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// runInline runs the work of an Inline kind on the calling goroutine.
+func (t *Task) runInline() (Result, *TaskError) {
+	ctx := context.Background()
+	if t.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+		defer cancel()
+	}
+	return t.runProtected(ctx)
+}
+
 // start creates the task's context and runs its work on a new goroutine.
 // It is called with the runtime's mutex held; finish is called when the work
 // returns, whatever the state of the task is by then.

@@ -4,8 +4,10 @@
 #include <pthread.h>
 
 #include <cmath>
+#include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace gogoroutines {
 
@@ -58,9 +60,41 @@ std::int64_t timeout_ns(Timeout timeout, const char* what) {
 
 // The shared state behind copies of a Runtime and the Tasks spawned from it.
 struct RuntimeState {
+  // Finished tasks whose Task handle was closed are released in batches:
+  // one call into Go per kBatch closes instead of one per close.
+  static constexpr std::size_t kBatch = 256;
+
   std::uint64_t handle = 0;
   std::int64_t max_concurrency = 0;
   std::atomic<bool> closed{false};
+  std::mutex pending_mutex;
+  std::vector<std::int64_t> pending_release;
+
+  bool callable() const noexcept {
+    return !closed.load(std::memory_order_acquire) &&
+           !forked_child.load(std::memory_order_relaxed);
+  }
+
+  // Releases a finished task later, with others (see kBatch).
+  void release_later(std::int64_t id) noexcept {
+    std::lock_guard<std::mutex> lock(pending_mutex);
+    if (pending_release.capacity() < kBatch) pending_release.reserve(kBatch);
+    pending_release.push_back(id);
+    if (pending_release.size() >= kBatch) flush_locked();
+  }
+
+  // Releases the batch now (before a stats snapshot, so that it is exact).
+  void flush() noexcept {
+    std::lock_guard<std::mutex> lock(pending_mutex);
+    flush_locked();
+  }
+
+  void flush_locked() noexcept {
+    if (!pending_release.empty() && callable()) {
+      gogo_task_release_many(handle, pending_release.data(), pending_release.size());
+    }
+    pending_release.clear();
+  }
 
   void close() noexcept {
     if (closed.exchange(true)) return;
@@ -198,24 +232,48 @@ inline void check_usable(const detail::RuntimeState& state) {
 }
 }  // namespace
 
-std::int64_t Runtime::spawn(std::string_view kind, const Args& args, Timeout timeout) {
-  check_usable(*state_);
-  std::int64_t deadline = detail::timeout_ns(timeout, "timeout");
+namespace {
+// Validates a task's own deadline: positive seconds or none.
+std::int64_t deadline_ns(Timeout timeout) {
+  std::int64_t ns = detail::timeout_ns(timeout, "timeout");
   if (timeout) {
     if (*timeout <= 0) throw InvalidArgument("timeout must be positive or None");
-    if (deadline == 0) deadline = 1;  // a positive timeout below 1 ns
+    if (ns == 0) ns = 1;  // a positive timeout below 1 ns
   }
+  return ns;
+}
+}  // namespace
+
+std::int64_t Runtime::spawn(std::string_view kind, const Args& args, Timeout timeout) {
+  check_usable(*state_);
+  const std::int64_t deadline = deadline_ns(timeout);
   gogo_error err{};
   std::int64_t id = 0;
+  std::int32_t state = GOGO_STATE_NOT_FOUND;
   const int rc = gogo_task_spawn(state_->handle, kind.data(), kind.size(), args.data(),
-                                 args.size(), deadline, &id, &err);
+                                 args.size(), deadline, &id, &state, nullptr, 0, nullptr, &err);
   if (rc != GOGO_OK) detail::throw_status(rc, err, 0);
   return id;
 }
 
 Task Runtime::go(std::string_view kind, const Args& args, Timeout timeout) {
-  const std::int64_t id = spawn(kind, args, timeout);
-  return Task(*this, id, kind);
+  check_usable(*state_);
+  const std::int64_t deadline = deadline_ns(timeout);
+  gogo_error err{};
+  std::int64_t id = 0;
+  std::int32_t state = GOGO_STATE_NOT_FOUND;
+  char small[Task::kCacheLimit];
+  std::size_t len = 0;
+  const int rc = gogo_task_spawn(state_->handle, kind.data(), kind.size(), args.data(),
+                                 args.size(), deadline, &id, &state, small, sizeof small, &len,
+                                 &err);
+  if (rc != GOGO_OK) detail::throw_status(rc, err, 0);
+  Task task(*this, id, kind);
+  if (state == GOGO_STATE_COMPLETED) {
+    // Finished during the spawn: keep the result if Go copied it.
+    task.remember(len <= sizeof small ? GOGO_OK : GOGO_E_BUFFER_TOO_SMALL, small, len);
+  }
+  return task;
 }
 
 Status Runtime::status(std::int64_t id) const {
@@ -240,11 +298,20 @@ bool Runtime::wait(std::int64_t id, Timeout timeout) const {
   detail::throw_status(rc, err, id);
 }
 
+int Runtime::fetch(std::int64_t id, std::int64_t timeout_ns, char* buf, std::size_t cap,
+                   std::size_t* len, gogo_error& err) const {
+  check_usable(*state_);
+  const int rc = gogo_task_result(state_->handle, id, timeout_ns, buf, cap, len, &err);
+  if (rc == GOGO_E_CLOSED || rc == GOGO_E_NOT_FOUND || rc == GOGO_E_INTERNAL) {
+    detail::throw_status(rc, err, id);
+  }
+  return rc;
+}
+
 int Runtime::result_call(std::int64_t id, std::int64_t timeout_ns, char* buf, std::size_t cap,
                          std::size_t* len) const {
-  check_usable(*state_);
   gogo_error err{};
-  const int rc = gogo_task_result(state_->handle, id, timeout_ns, buf, cap, len, &err);
+  const int rc = fetch(id, timeout_ns, buf, cap, len, err);
   if (rc == GOGO_OK || rc == GOGO_E_TIMEOUT || rc == GOGO_E_BUFFER_TOO_SMALL) return rc;
   detail::throw_status(rc, err, id);
 }
@@ -284,6 +351,7 @@ void Runtime::release(std::int64_t id) const {
 
 Stats Runtime::stats() const {
   check_usable(*state_);
+  state_->flush();
   gogo_stats s{};
   const int rc = gogo_runtime_stats(state_->handle, &s);
   if (rc != GOGO_OK) {
@@ -322,7 +390,9 @@ Task::Task(Task&& other) noexcept
     : runtime_(std::move(other.runtime_)),
       id_(other.id_),
       kind_(std::move(other.kind_)),
-      closed_(other.closed_.exchange(true)) {}
+      closed_(other.closed_.exchange(true)),
+      seen_(other.seen_.load()),
+      cached_result_(std::move(other.cached_result_)) {}
 
 Task& Task::operator=(Task&& other) noexcept {
   if (this != &other) {
@@ -331,6 +401,8 @@ Task& Task::operator=(Task&& other) noexcept {
     id_ = other.id_;
     kind_ = std::move(other.kind_);
     closed_ = other.closed_.exchange(true);
+    seen_ = other.seen_.load();
+    cached_result_ = std::move(other.cached_result_);
   }
   return *this;
 }
@@ -343,8 +415,26 @@ void Task::check_open() const {
   }
 }
 
+bool Task::cache_ready() const {
+  if (seen_.load(std::memory_order_acquire) != kCached) return false;
+  check_usable(*runtime_.state_);  // a closed runtime is closed for cached tasks too
+  return true;
+}
+
+void Task::remember(int code, const char* data, std::size_t len) const {
+  int expected = kUnknown;
+  if (code == GOGO_OK) {
+    if (!seen_.compare_exchange_strong(expected, kWriting)) return;  // another thread did
+    cached_result_.assign(data, len);
+    seen_.store(kCached, std::memory_order_release);
+  } else {
+    seen_.compare_exchange_strong(expected, kFinished);
+  }
+}
+
 Status Task::status() const {
   if (closed_.load(std::memory_order_acquire)) return Status::NotFound;
+  if (cache_ready()) return Status::Completed;
   return runtime_.status(id_);
 }
 
@@ -352,27 +442,45 @@ bool Task::done() const { return is_done(status()); }
 
 bool Task::wait(Timeout timeout) const {
   check_open();
-  return runtime_.wait(id_, timeout);
+  if (cache_ready()) return true;
+  // Wait by asking for the result: if it is small it comes back in the same
+  // call and is kept, so the read that usually follows needs no call into Go.
+  char small[kCacheLimit];
+  std::size_t len = 0;
+  gogo_error err{};
+  const int rc =
+      runtime_.fetch(id_, detail::timeout_ns(timeout, "timeout"), small, sizeof small, &len, err);
+  gogo_error_clear(&err);  // a failure is reported by result(), not by wait()
+  if (rc == GOGO_E_TIMEOUT) return false;
+  remember(rc, small, len);
+  return true;
 }
 
 std::string Task::result(Timeout timeout) const {
-  check_open();
-  return runtime_.result(id_, timeout);
+  std::string out;
+  const bool done = read_result(timeout, [&out](std::size_t n) {
+    out.resize(n);
+    return out.data();
+  });
+  if (!done) throw WaitTimeout("task " + std::to_string(id_) + " did not finish before the timeout");
+  return out;
 }
 
 bool Task::cancel() const {
   check_open();
+  if (cache_ready()) return false;
   return runtime_.cancel(id_);
 }
 
 void Task::close() noexcept {
   if (closed_.exchange(true)) return;
-  const detail::RuntimeState* state = runtime_.state_.get();
-  if (state == nullptr || state->closed.load(std::memory_order_acquire) ||
-      forked_child.load(std::memory_order_relaxed)) {
-    return;  // nothing left to release, or Go cannot be called here
+  detail::RuntimeState* state = runtime_.state_.get();
+  if (state == nullptr || !state->callable()) return;  // nothing left, or Go unreachable
+  if (seen_.load(std::memory_order_acquire) == kCached) {
+    state->release_later(id_);  // finished and small: no hurry, batch it
+  } else {
+    gogo_task_release(state->handle, id_);  // may cancel it or free a large result now
   }
-  gogo_task_release(state->handle, id_);
 }
 
 }  // namespace gogoroutines

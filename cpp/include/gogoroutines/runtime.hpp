@@ -229,8 +229,12 @@ class Runtime {
 
  private:
   friend class Task;
-  // Calls gogo_task_result once and returns GOGO_OK, GOGO_E_TIMEOUT or
-  // GOGO_E_BUFFER_TOO_SMALL (with the needed length); throws for the rest.
+  // Calls gogo_task_result once and returns its status code, throwing only
+  // for a closed runtime, an unknown task or an internal error.
+  int fetch(std::int64_t id, std::int64_t timeout_ns, char* buf, std::size_t cap,
+            std::size_t* len, gogo_error& err) const;
+  // fetch() that also throws for failed and cancelled tasks, leaving GOGO_OK,
+  // GOGO_E_TIMEOUT and GOGO_E_BUFFER_TOO_SMALL (with the needed length).
   int result_call(std::int64_t id, std::int64_t timeout_ns, char* buf, std::size_t cap,
                   std::size_t* len) const;
   std::shared_ptr<detail::RuntimeState> state_;
@@ -271,6 +275,11 @@ class Task {
   template <class Sink>
   bool read_result(Timeout timeout, Sink&& sink) const {
     check_open();
+    if (cache_ready()) {
+      char* out = sink(cached_result_.size());
+      if (!cached_result_.empty()) std::memcpy(out, cached_result_.data(), cached_result_.size());
+      return true;
+    }
     return runtime_.read_result(id_, timeout, std::forward<Sink>(sink));
   }
   /// @return true if the task was unfinished and is now cancelled
@@ -282,13 +291,25 @@ class Task {
 
  private:
   friend class Runtime;
+  // What this process has seen of the task's end. A completed task's small
+  // result is kept here, so that waits and reads after the first one (and
+  // all of them for tasks that finish during their spawn) need no call into
+  // Go. Written once: kUnknown -> kWriting -> kCached, or kUnknown -> kFinished.
+  enum : int { kUnknown = 0, kWriting = 1, kCached = 2, kFinished = 3 };
+  static constexpr std::size_t kCacheLimit = 256;
+
   Task(Runtime runtime, std::int64_t id, std::string_view kind);
   void check_open() const;
+  // True once the result is cached; throws if the runtime was closed since.
+  bool cache_ready() const;
+  void remember(int code, const char* data, std::size_t len) const;
 
   Runtime runtime_;
   std::int64_t id_ = 0;
   std::string kind_;
   std::atomic<bool> closed_{false};
+  mutable std::atomic<int> seen_{kUnknown};
+  mutable std::string cached_result_;
 };
 
 namespace detail {

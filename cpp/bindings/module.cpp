@@ -1,0 +1,395 @@
+// module.cpp: the gogoroutines._core extension module.
+//
+// This layer only adapts the C++ core to Python: it converts arguments and
+// results, releases the GIL around every call that can block, waits in short
+// slices so that Ctrl-C is answered, and maps C++ exceptions to the Python
+// classes of gogoroutines.errors. The logic lives in the C++ core and in Go.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gogoroutines/runtime.hpp"
+
+namespace py = pybind11;
+namespace gg = gogoroutines;
+
+namespace {
+
+// Longest time the GIL stays released in one wait: signals (Ctrl-C) are
+// checked between slices, so this bounds how late KeyboardInterrupt comes.
+constexpr double kWaitSlice = 0.05;
+
+using Own = gg::Args::Ownership;
+
+// Python classes defined in pure Python (gogoroutines._types and .errors),
+// fetched once when the module loads. Intentionally leaked: they live as long
+// as the interpreter, and must not be destroyed after it has finalized.
+struct PyClasses {
+  py::object status;
+  py::object go_error, invalid_argument, unknown_kind, task_not_found, runtime_closed,
+      wait_timeout, task_cancelled, task_failed, task_timed_out, fork_error, internal_error,
+      result_decode_error;
+};
+PyClasses* classes = nullptr;
+
+[[noreturn]] void throw_invalid(const std::string& message) { throw gg::InvalidArgument(message); }
+
+// Holds buffers of bytes-like arguments (bytearray, memoryview) until the
+// spawn that reads them returns.
+using BufferKeeper = std::list<py::buffer_info>;
+
+// Converts one Python value to an argument, viewing (not copying) the memory
+// of str and bytes objects: Go copies it before the spawn returns.
+void add_value(gg::Args& args, std::string_view name, py::handle value, std::string_view kind,
+               BufferKeeper& buffers, int depth);
+
+gg::Args to_items(py::handle container, std::string_view name, std::string_view kind,
+                  BufferKeeper& buffers, int depth) {
+  gg::Args items;
+  if (PyDict_Check(container.ptr())) {
+    items.reserve(static_cast<std::size_t>(PyDict_Size(container.ptr())));
+    for (auto entry : py::reinterpret_borrow<py::dict>(container)) {
+      if (!PyUnicode_Check(entry.first.ptr())) {
+        throw_invalid(std::string(kind) + ": argument '" + std::string(name) +
+                      "' must have str keys, got " + py::str(py::type::of(entry.first)).cast<std::string>());
+      }
+      Py_ssize_t len = 0;
+      const char* key = PyUnicode_AsUTF8AndSize(entry.first.ptr(), &len);
+      if (key == nullptr) throw py::error_already_set();
+      add_value(items, std::string_view(key, static_cast<std::size_t>(len)), entry.second, kind,
+                buffers, depth + 1);
+    }
+  } else {
+    py::sequence seq = py::reinterpret_borrow<py::sequence>(container);
+    items.reserve(seq.size());
+    for (py::handle item : seq) add_value(items, name, item, kind, buffers, depth + 1);
+  }
+  return items;
+}
+
+void add_value(gg::Args& args, std::string_view name, py::handle value, std::string_view kind,
+               BufferKeeper& buffers, int depth) {
+  PyObject* obj = value.ptr();
+  const auto where = [&] { return std::string(kind) + ": argument '" + std::string(name) + "'"; };
+  if (depth > 8) throw_invalid(where() + " is nested too deeply");
+  if (obj == Py_None) {
+    args.none(name, Own::View);
+  } else if (PyBool_Check(obj)) {
+    args.boolean(name, obj == Py_True, Own::View);
+  } else if (PyLong_Check(obj)) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (overflow != 0) throw_invalid(where() + " does not fit in a 64-bit integer");
+    args.integer(name, v, Own::View);
+  } else if (PyFloat_Check(obj)) {
+    args.number(name, PyFloat_AS_DOUBLE(obj), Own::View);
+  } else if (PyUnicode_Check(obj)) {
+    Py_ssize_t len = 0;
+    const char* text = PyUnicode_AsUTF8AndSize(obj, &len);
+    if (text == nullptr) {
+      PyErr_Clear();
+      throw_invalid(where() + " is not encodable as UTF-8 (it contains lone surrogates)");
+    }
+    args.str(name, std::string_view(text, static_cast<std::size_t>(len)), Own::View);
+  } else if (PyBytes_Check(obj)) {
+    args.bytes(name,
+               std::string_view(PyBytes_AS_STRING(obj), static_cast<std::size_t>(PyBytes_GET_SIZE(obj))),
+               Own::View);
+  } else if (PyObject_CheckBuffer(obj)) {
+    py::buffer_info& info = buffers.emplace_back(py::reinterpret_borrow<py::buffer>(value).request());
+    if (info.ndim > 1 && !PyBuffer_IsContiguous(info.view(), 'C')) {
+      throw_invalid(where() + " must be a contiguous bytes-like object");
+    }
+    args.bytes(name,
+               std::string_view(static_cast<const char*>(info.ptr),
+                                static_cast<std::size_t>(info.size * info.itemsize)),
+               Own::View);
+  } else if (PyList_Check(obj) || PyTuple_Check(obj)) {
+    args.list(name, to_items(value, name, kind, buffers, depth), Own::View);
+  } else if (PyDict_Check(obj)) {
+    args.map(name, to_items(value, name, kind, buffers, depth), Own::View);
+  } else {
+    throw_invalid(where() + " has unsupported type " + py::str(py::type::of(value).attr("__name__")).cast<std::string>() +
+                  " (expected str, bytes, int, float, bool, None, list or dict)");
+  }
+}
+
+// Converts keyword arguments for a task of `kind` and calls fn(args) while the
+// Python objects they view are alive.
+template <class Fn>
+auto with_args(std::string_view kind, const py::dict& kwargs, Fn&& fn) {
+  gg::Args args;
+  args.reserve(static_cast<std::size_t>(PyDict_GET_SIZE(kwargs.ptr())));
+  BufferKeeper buffers;
+  for (auto item : kwargs) {
+    Py_ssize_t len = 0;
+    const char* name = PyUnicode_AsUTF8AndSize(item.first.ptr(), &len);
+    if (name == nullptr) throw py::error_already_set();
+    add_value(args, std::string_view(name, static_cast<std::size_t>(len)), item.second, kind,
+              buffers, 0);
+  }
+  return fn(static_cast<const gg::Args&>(args));
+}
+
+gg::Task go(gg::Runtime& rt, std::string_view kind, std::optional<double> timeout,
+            const py::dict& kwargs) {
+  return with_args(kind, kwargs, [&](const gg::Args& args) { return rt.go(kind, args, timeout); });
+}
+
+std::int64_t spawn(gg::Runtime& rt, std::string_view kind, std::optional<double> timeout,
+                   const py::dict& kwargs) {
+  return with_args(kind, kwargs,
+                   [&](const gg::Args& args) { return rt.spawn(kind, args, timeout); });
+}
+
+// Waits until wait_once(slice) reports the task finished, releasing the GIL
+// for at most kWaitSlice at a time and running Python's signal handlers in
+// between, so that Ctrl-C raises KeyboardInterrupt promptly. The first look is
+// made with the GIL held and no wait: most waits in a fan-out find the task
+// already finished, and skipping the GIL hand-off makes them cheap.
+template <class WaitOnce>
+bool wait_in_slices(std::optional<double> timeout, WaitOnce&& wait_once) {
+  gg::detail::timeout_ns(timeout, "timeout");  // reject NaN, negative, huge
+  if (wait_once(0.0)) return true;
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  for (;;) {
+    double slice = kWaitSlice;
+    if (timeout) {
+      const double remaining =
+          *timeout - std::chrono::duration<double>(clock::now() - start).count();
+      if (remaining <= 0) return false;
+      slice = std::min(slice, remaining);
+    }
+    bool done = false;
+    {
+      py::gil_scoped_release nogil;
+      done = wait_once(slice);
+    }
+    if (done) return true;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
+}
+
+// Result sinks: each receives the result size and returns memory to copy it
+// into, so that Go writes straight into the Python object's buffer.
+struct BytesSink {
+  py::object bytes;
+  char* operator()(std::size_t n) {
+    bytes = py::reinterpret_steal<py::object>(
+        PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(n)));
+    if (!bytes) throw py::error_already_set();
+    return PyBytes_AS_STRING(bytes.ptr());
+  }
+};
+
+struct TextSink {
+  std::unique_ptr<char[]> buffer;
+  std::size_t size = 0;
+  char* operator()(std::size_t n) {
+    buffer.reset(new char[n > 0 ? n : 1]);
+    size = n;
+    return buffer.get();
+  }
+  py::object decode(std::int64_t task_id) const {
+    PyObject* text =
+        PyUnicode_DecodeUTF8(buffer.get(), static_cast<Py_ssize_t>(size), "strict");
+    if (text != nullptr) return py::reinterpret_steal<py::object>(text);
+    py::error_already_set cause;  // the UnicodeDecodeError, fetched and cleared
+    py::object error = classes->result_decode_error(
+        "the result of task " + std::to_string(task_id) + " is not valid UTF-8 (" +
+        std::string(cause.what()) + "); use result_bytes() to get the raw bytes");
+    PyException_SetCause(error.ptr(), cause.value().inc_ref().ptr());
+    PyErr_SetObject(classes->result_decode_error.ptr(), error.ptr());
+    throw py::error_already_set();
+  }
+};
+
+// A task named by runtime and id, for the id-based API of the PHP extension:
+// it offers the wait() and read_result() of gg::Task.
+struct TaskRef {
+  const gg::Runtime& rt;
+  std::int64_t id;
+  bool wait(gg::Timeout timeout) const { return rt.wait(id, timeout); }
+  template <class Sink>
+  bool read_result(gg::Timeout timeout, Sink& sink) const {
+    return rt.read_result(id, timeout, sink);
+  }
+};
+
+template <class Target>
+bool wait(const Target& task, std::optional<double> timeout) {
+  return wait_in_slices(timeout, [&](double slice) { return task.wait(slice); });
+}
+
+// Waits for the task (see wait_in_slices), then reads its result into sink.
+template <class Target, class Sink>
+void read_result(const Target& task, std::int64_t id, std::optional<double> timeout, Sink& sink) {
+  gg::detail::timeout_ns(timeout, "timeout");
+  if (task.read_result(0.0, sink)) return;  // finished already: no wait, no GIL hand-off
+  if (!wait(task, timeout) || !task.read_result(0.0, sink)) {
+    throw gg::WaitTimeout("task " + std::to_string(id) + " did not finish before the timeout");
+  }
+}
+
+template <class Target>
+py::object result_text(const Target& task, std::int64_t id, std::optional<double> timeout) {
+  TextSink sink;
+  read_result(task, id, timeout, sink);
+  return sink.decode(id);
+}
+
+template <class Target>
+py::object result_bytes(const Target& task, std::int64_t id, std::optional<double> timeout) {
+  BytesSink sink;
+  read_result(task, id, timeout, sink);
+  return sink.bytes;
+}
+
+py::tuple stats_tuple(const gg::Stats& s) {
+  return py::make_tuple(s.total, s.active, s.queued, s.completed, s.failed, s.cancelled,
+                        s.goroutines);
+}
+
+void raise(const py::object& cls, const char* message) {
+  PyErr_SetString(cls.ptr(), message);
+}
+
+void translate_exception(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const gg::TaskFailed& e) {
+    const py::object& cls = dynamic_cast<const gg::TaskTimedOut*>(&e) != nullptr
+                                ? classes->task_timed_out
+                                : classes->task_failed;
+    py::object instance = cls(e.what(), py::arg("go_error") = e.go_error(),
+                              py::arg("go_stack") = e.go_stack());
+    PyErr_SetObject(cls.ptr(), instance.ptr());
+  } catch (const gg::TaskNotFound& e) {
+    py::object instance = classes->task_not_found(e.what(), py::arg("task_id") = e.task_id());
+    PyErr_SetObject(classes->task_not_found.ptr(), instance.ptr());
+  } catch (const gg::UnknownKind& e) {
+    raise(classes->unknown_kind, e.what());
+  } catch (const gg::InvalidArgument& e) {
+    raise(classes->invalid_argument, e.what());
+  } catch (const gg::RuntimeClosed& e) {
+    raise(classes->runtime_closed, e.what());
+  } catch (const gg::WaitTimeout& e) {
+    raise(classes->wait_timeout, e.what());
+  } catch (const gg::TaskCancelled& e) {
+    raise(classes->task_cancelled, e.what());
+  } catch (const gg::ForkError& e) {
+    raise(classes->fork_error, e.what());
+  } catch (const gg::InternalError& e) {
+    raise(classes->internal_error, e.what());
+  } catch (const gg::Error& e) {
+    raise(classes->go_error, e.what());
+  }
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = R"pbdoc(
+    The compiled core of gogoroutines: the Go runtime and the C++ core bound
+    to Python. Use the public API in the gogoroutines package instead.
+  )pbdoc";
+
+  py::module_ types = py::module_::import("gogoroutines._types");
+  py::module_ errors = py::module_::import("gogoroutines.errors");
+  classes = new PyClasses{
+      types.attr("Status"),
+      errors.attr("GoError"),
+      errors.attr("InvalidArgument"),
+      errors.attr("UnknownKind"),
+      errors.attr("TaskNotFound"),
+      errors.attr("RuntimeClosed"),
+      errors.attr("WaitTimeout"),
+      errors.attr("TaskCancelled"),
+      errors.attr("TaskFailed"),
+      errors.attr("TaskTimedOut"),
+      errors.attr("ForkError"),
+      errors.attr("InternalError"),
+      errors.attr("ResultDecodeError"),
+  };
+  py::register_exception_translator(&translate_exception);
+
+  py::class_<gg::Task>(m, "Task", R"pbdoc(
+    A task running on a goroutine. Created by Runtime.go(); closing it (or
+    letting it be garbage-collected) releases it from its runtime.
+  )pbdoc")
+      .def_property_readonly("id", &gg::Task::id, "The task id: from 1, never reused.")
+      .def_property_readonly("kind", &gg::Task::kind, "The task kind, e.g. 'sleep'.")
+      .def_property_readonly(
+          "status", [](const gg::Task& t) { return classes->status(static_cast<int>(t.status())); },
+          "The task's Status (NOT_FOUND once closed).")
+      .def("done", &gg::Task::done, "Whether the task is completed, failed or cancelled.")
+      .def(
+          "wait", [](const gg::Task& t, std::optional<double> timeout) { return wait(t, timeout); },
+          py::arg("timeout") = py::none(),
+          "Wait until the task finishes; return False if `timeout` seconds pass first.")
+      .def(
+          "result",
+          [](const gg::Task& t, std::optional<double> timeout) {
+            return result_text(t, t.id(), timeout);
+          },
+          py::arg("timeout") = py::none(),
+          "Wait for the task and return its result as str (UTF-8).")
+      .def(
+          "result_bytes",
+          [](const gg::Task& t, std::optional<double> timeout) {
+            return result_bytes(t, t.id(), timeout);
+          },
+          py::arg("timeout") = py::none(), "Wait for the task and return its result as bytes.")
+      .def("cancel", &gg::Task::cancel,
+           "Cancel the task; return True if it was unfinished and is now cancelled.")
+      .def("close", &gg::Task::close, "Release the task from its runtime (idempotent).")
+      .def_property_readonly("closed", &gg::Task::closed, "Whether close() was called.")
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__", [](gg::Task& t, const py::args&) { t.close(); })
+      .def("__repr__", [](const gg::Task& t) {
+        std::string state = "CLOSED";
+        if (!t.closed() && !t.runtime().closed()) state = gg::to_string(t.status());
+        return "<Task " + std::to_string(t.id()) + " '" + t.kind() + "' " + state + ">";
+      });
+
+  py::class_<gg::Runtime>(m, "Runtime", "A table of tasks run on goroutines.")
+      .def(py::init<std::int64_t>(), py::arg("max_concurrency") = 0)
+      .def("go", &go, py::arg("kind"), py::arg("timeout"), py::arg("args"))
+      .def("spawn", &spawn, py::arg("kind"), py::arg("timeout"), py::arg("args"))
+      .def("status", [](const gg::Runtime& rt, std::int64_t id) { return static_cast<int>(rt.status(id)); })
+      .def(
+          "wait",
+          [](const gg::Runtime& rt, std::int64_t id, std::optional<double> timeout) {
+            return wait(TaskRef{rt, id}, timeout);
+          },
+          py::arg("id"), py::arg("timeout") = py::none())
+      .def(
+          "result",
+          [](const gg::Runtime& rt, std::int64_t id, std::optional<double> timeout) {
+            return result_text(TaskRef{rt, id}, id, timeout);
+          },
+          py::arg("id"), py::arg("timeout") = py::none())
+      .def(
+          "result_bytes",
+          [](const gg::Runtime& rt, std::int64_t id, std::optional<double> timeout) {
+            return result_bytes(TaskRef{rt, id}, id, timeout);
+          },
+          py::arg("id"), py::arg("timeout") = py::none())
+      .def("cancel", &gg::Runtime::cancel, py::arg("id"))
+      .def("release", &gg::Runtime::release, py::arg("id"))
+      .def("stats", [](const gg::Runtime& rt) { return stats_tuple(rt.stats()); })
+      .def("close", &gg::Runtime::close, py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("closed", &gg::Runtime::closed)
+      .def_property_readonly("max_concurrency", &gg::Runtime::max_concurrency);
+
+  m.def("info_json", &gg::Runtime::info_json, "JSON: Go version, GOMAXPROCS, task kinds.");
+  m.attr("__version__") = GOGOROUTINES_VERSION;
+}

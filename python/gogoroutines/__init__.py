@@ -1,0 +1,89 @@
+"""gogoroutines: run I/O and CPU work on goroutines of an embedded Go runtime.
+
+>>> from gogoroutines import Runtime
+>>> with Runtime() as rt:
+...     t = rt.go("delayed", delay_ms=20)
+...     t.result(timeout=5)
+'Callback executed after 20ms'
+
+Importing this package does not start Go: the first ``Runtime()`` (or the
+first ``go_*`` call) does, so a process may fork freely until then.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from ._types import Stats, Status
+from .compat import (
+    go_check_status,
+    go_cleanup,
+    go_get_result,
+    go_get_stats,
+    go_start_delayed,
+    go_start_goroutine,
+    go_start_goroutine_with_task,
+    go_wait,
+)
+from .errors import (
+    ForkError,
+    GoError,
+    InternalError,
+    InvalidArgument,
+    ResultDecodeError,
+    RuntimeClosed,
+    TaskCancelled,
+    TaskFailed,
+    TaskNotFound,
+    TaskTimedOut,
+    UnknownKind,
+    WaitTimeout,
+)
+from .runtime import Runtime, default_runtime
+
+if TYPE_CHECKING:
+    from ._core import Task
+
+try:
+    __version__ = version("gogoroutines")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "ForkError",
+    "GoError",
+    "InternalError",
+    "InvalidArgument",
+    "ResultDecodeError",
+    "Runtime",
+    "RuntimeClosed",
+    "Stats",
+    "Status",
+    "Task",
+    "TaskCancelled",
+    "TaskFailed",
+    "TaskNotFound",
+    "TaskTimedOut",
+    "UnknownKind",
+    "WaitTimeout",
+    "__version__",
+    "default_runtime",
+    "go_check_status",
+    "go_cleanup",
+    "go_get_result",
+    "go_get_stats",
+    "go_start_delayed",
+    "go_start_goroutine",
+    "go_start_goroutine_with_task",
+    "go_wait",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Task is a compiled class: reaching it loads the core (and starts Go).
+    if name == "Task":
+        from ._loader import load_core
+
+        return load_core().Task
+    raise AttributeError(f"module 'gogoroutines' has no attribute {name!r}")

@@ -1,0 +1,95 @@
+"""The exceptions of gogoroutines.
+
+One base, :class:`GoError`; each subclass also derives from the built-in
+exception a Python user would catch for the same situation. The compiled core
+raises these classes (its mapping from C++ errors lives in one place,
+``cpp/bindings/module.cpp``); this module imports no compiled code.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+__all__ = [
+    "ForkError",
+    "GoError",
+    "InternalError",
+    "InvalidArgument",
+    "ResultDecodeError",
+    "RuntimeClosed",
+    "TaskCancelled",
+    "TaskFailed",
+    "TaskNotFound",
+    "TaskTimedOut",
+    "UnknownKind",
+    "WaitTimeout",
+]
+
+
+class GoError(Exception):
+    """Base of every error raised by gogoroutines."""
+
+
+class InvalidArgument(GoError, ValueError):
+    """A bad argument: a task kind's argument, a timeout, a concurrency limit."""
+
+
+class UnknownKind(InvalidArgument):
+    """The task kind passed to ``go()`` is not registered."""
+
+
+class TaskNotFound(GoError, KeyError):
+    """No such task in this runtime: never spawned, or already closed."""
+
+    def __init__(self, message: str, task_id: int | None = None) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+
+    def __str__(self) -> str:
+        # KeyError's __str__ would show the message in quotes.
+        return str(self.args[0]) if self.args else ""
+
+
+class RuntimeClosed(GoError, RuntimeError):
+    """The runtime was closed and cannot be used any more."""
+
+
+class WaitTimeout(GoError, TimeoutError):
+    """A wait for a task ran out of time while the task was still running."""
+
+
+class TaskCancelled(GoError, concurrent.futures.CancelledError):
+    """The task was cancelled before it finished."""
+
+
+class TaskFailed(GoError):
+    """The task failed in Go.
+
+    Attributes
+    ----------
+    go_error : str
+        The error reported by Go.
+    go_stack : str
+        The Go stack of the goroutine when the task panicked, else ``""``.
+    """
+
+    def __init__(self, message: str, go_error: str = "", go_stack: str = "") -> None:
+        super().__init__(message)
+        self.go_error = go_error or message
+        self.go_stack = go_stack
+
+
+class TaskTimedOut(TaskFailed, TimeoutError):
+    """The task failed because its own ``timeout`` passed."""
+
+
+class ResultDecodeError(GoError, ValueError):
+    """``result()`` found a result that is not UTF-8; use ``result_bytes()``."""
+
+
+class ForkError(GoError, RuntimeError):
+    """Used in a process forked after the Go runtime had started."""
+
+
+class InternalError(GoError, RuntimeError):
+    """A bug inside gogoroutines; please report it with the message."""

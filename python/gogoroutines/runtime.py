@@ -1,0 +1,134 @@
+"""The Runtime: a table of tasks run on goroutines."""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ._loader import load_core
+from ._types import Stats
+from .errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from ._core import Runtime as _CoreRuntime
+    from ._core import Task
+
+__all__ = ["Runtime", "default_runtime"]
+
+
+class Runtime:
+    """A table of tasks run on goroutines of the embedded Go runtime.
+
+    Parameters
+    ----------
+    max_concurrency : int or None
+        At most this many of the runtime's tasks run at once; the rest wait
+        their turn in spawn order (status ``QUEUED``). ``None``: no limit.
+
+    Use it as a context manager: leaving the block closes it, which cancels
+    and releases every task it still holds.
+
+    >>> with Runtime() as rt:
+    ...     rt.go("delayed", delay_ms=10).result(timeout=5)
+    'Callback executed after 10ms'
+    """
+
+    __slots__ = ("__weakref__", "_core")
+
+    _core: _CoreRuntime
+
+    def __init__(self, max_concurrency: int | None = None) -> None:
+        if max_concurrency is not None and (
+            not isinstance(max_concurrency, int)
+            or isinstance(max_concurrency, bool)
+            or max_concurrency < 1
+        ):
+            raise InvalidArgument(
+                f"max_concurrency must be a positive int or None, got {max_concurrency!r}"
+            )
+        self._core = load_core().Runtime(max_concurrency or 0)
+
+    def go(self, kind: str, /, *, timeout: float | None = None, **args: Any) -> Task:
+        """Start a task of ``kind`` with the kind's keyword arguments.
+
+        Parameters
+        ----------
+        kind : str
+            The task kind, e.g. ``"sleep"``; ``python -m gogoroutines`` lists them.
+        timeout : float or None
+            The task's own deadline in seconds, counted from its start. When it
+            passes the task's work is cancelled and the task fails with
+            :class:`~gogoroutines.TaskTimedOut` (also a ``TimeoutError``).
+        **args
+            The kind's arguments: str, bytes, int, float, bool, None, list or dict.
+
+        Returns
+        -------
+        Task
+            The running task.
+
+        Raises
+        ------
+        UnknownKind, InvalidArgument
+            At once, naming the kind or argument that is wrong (both are
+            ``ValueError``).
+        RuntimeClosed
+            If the runtime was closed.
+        """
+        return self._core.go(kind, timeout, args)
+
+    def stats(self) -> Stats:
+        """Return a consistent snapshot of the task table's counters."""
+        return Stats._make(self._core.stats())
+
+    @property
+    def max_concurrency(self) -> int | None:
+        """The concurrency limit given at construction, or None."""
+        return self._core.max_concurrency or None
+
+    @property
+    def closed(self) -> bool:
+        """Whether the runtime was closed."""
+        return self._core.closed
+
+    def close(self) -> None:
+        """Cancel and release every task of the runtime; it cannot be used afterwards.
+
+        Closing twice does nothing.
+        """
+        self._core.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<Runtime closed>"
+        s = self.stats()
+        return f"<Runtime total={s.total} active={s.active} queued={s.queued}>"
+
+
+_default: Runtime | None = None
+_default_lock = threading.Lock()
+
+
+def default_runtime() -> Runtime:
+    """Return the process-wide runtime used by the ``go_*`` functions.
+
+    It is created on first use (which starts the Go runtime) and lives until
+    the process exits.
+    """
+    global _default
+    with _default_lock:
+        if _default is None or _default.closed:
+            _default = Runtime()
+        return _default
