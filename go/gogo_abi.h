@@ -83,14 +83,14 @@ enum gogo_arg_type {
  * needs during the call: the caller's memory may be freed when it returns.
  */
 typedef struct gogo_arg {
-  const char *name;
+  const char* name;
   size_t name_len;
   int32_t type; /* enum gogo_arg_type */
   int64_t int_value;
   double float_value;
-  const char *data;
+  const char* data;
   size_t len;
-  const struct gogo_arg *items;
+  const struct gogo_arg* items;
 } gogo_arg;
 
 /*
@@ -99,17 +99,17 @@ typedef struct gogo_arg {
  */
 typedef struct gogo_error {
   int32_t code; /* enum gogo_failure, for GOGO_E_TASK_FAILED */
-  char *message;
+  char* message;
   size_t message_len;
-  char *stack; /* the Go stack of a panic, else NULL */
+  char* stack; /* the Go stack of a panic, else NULL */
   size_t stack_len;
 } gogo_error;
 
 /* A snapshot of one runtime's task table, taken atomically. */
 typedef struct gogo_stats {
-  int64_t total;      /* tasks in the table: active + completed + failed + cancelled */
-  int64_t active;     /* queued or running */
-  int64_t queued;     /* waiting for a slot (part of active) */
+  int64_t total;  /* tasks in the table: active + completed + failed + cancelled */
+  int64_t active; /* queued or running */
+  int64_t queued; /* waiting for a slot (part of active) */
   int64_t completed;
   int64_t failed;
   int64_t cancelled;
@@ -118,22 +118,22 @@ typedef struct gogo_stats {
 
 #ifndef GOGOROUTINES_CGO_PREAMBLE
 /* Prototypes of the Go exports (go/exports.go documents each one). */
-int gogo_info(char **json, size_t *json_len);
-int gogo_runtime_new(int64_t max_concurrency, uint64_t *runtime, gogo_error *err);
+int gogo_info(char** json, size_t* json_len);
+int gogo_runtime_new(int64_t max_concurrency, uint64_t* runtime, gogo_error* err);
 int gogo_runtime_close(uint64_t runtime);
-int gogo_runtime_stats(uint64_t runtime, gogo_stats *stats);
-int gogo_task_spawn(uint64_t runtime, const char *kind, size_t kind_len, const gogo_arg *args,
-                    size_t nargs, int64_t timeout_ns, int64_t *task_id, int32_t *state, char *buf,
-                    size_t cap, size_t *len, gogo_error *err);
-int gogo_task_status(uint64_t runtime, int64_t task_id, int32_t *state);
-int gogo_task_wait(uint64_t runtime, int64_t task_id, int64_t timeout_ns, int32_t *state);
-int gogo_task_result(uint64_t runtime, int64_t task_id, int64_t timeout_ns, char *buf, size_t cap,
-                     size_t *len, gogo_error *err);
-int gogo_task_cancel(uint64_t runtime, int64_t task_id, int32_t *cancelled);
+int gogo_runtime_stats(uint64_t runtime, gogo_stats* stats);
+int gogo_task_spawn(uint64_t runtime, const char* kind, size_t kind_len, const gogo_arg* args,
+                    size_t nargs, int64_t timeout_ns, int64_t* task_id, int32_t* state, char* buf,
+                    size_t cap, size_t* len, gogo_error* err);
+int gogo_task_status(uint64_t runtime, int64_t task_id, int32_t* state);
+int gogo_task_wait(uint64_t runtime, int64_t task_id, int64_t timeout_ns, int32_t* state);
+int gogo_task_result(uint64_t runtime, int64_t task_id, int64_t timeout_ns, char* buf, size_t cap,
+                     size_t* len, gogo_error* err);
+int gogo_task_cancel(uint64_t runtime, int64_t task_id, int32_t* cancelled);
 int gogo_task_release(uint64_t runtime, int64_t task_id);
-int gogo_task_release_many(uint64_t runtime, const int64_t *task_ids, size_t n);
-void gogo_free(void *ptr);
-void gogo_error_clear(gogo_error *err);
+int gogo_task_release_many(uint64_t runtime, const int64_t* task_ids, size_t n);
+void gogo_free(void* ptr);
+void gogo_error_clear(gogo_error* err);
 #endif
 
 #ifdef __cplusplus

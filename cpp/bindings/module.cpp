@@ -33,9 +33,8 @@ using Own = gg::Args::Ownership;
 // as the interpreter, and must not be destroyed after it has finalized.
 struct PyClasses {
   py::object status;
-  py::object go_error, invalid_argument, unknown_kind, task_not_found, runtime_closed,
-      wait_timeout, task_cancelled, task_failed, task_timed_out, fork_error, internal_error,
-      result_decode_error;
+  py::object go_error, invalid_argument, unknown_kind, task_not_found, runtime_closed, wait_timeout,
+      task_cancelled, task_failed, task_timed_out, fork_error, internal_error, result_decode_error;
 };
 PyClasses* classes = nullptr;
 
@@ -58,7 +57,8 @@ gg::Args to_items(py::handle container, std::string_view name, std::string_view 
     for (auto entry : py::reinterpret_borrow<py::dict>(container)) {
       if (!PyUnicode_Check(entry.first.ptr())) {
         throw_invalid(std::string(kind) + ": argument '" + std::string(name) +
-                      "' must have str keys, got " + py::str(py::type::of(entry.first)).cast<std::string>());
+                      "' must have str keys, got " +
+                      py::str(py::type::of(entry.first)).cast<std::string>());
       }
       Py_ssize_t len = 0;
       const char* key = PyUnicode_AsUTF8AndSize(entry.first.ptr(), &len);
@@ -99,11 +99,13 @@ void add_value(gg::Args& args, std::string_view name, py::handle value, std::str
     }
     args.str(name, std::string_view(text, static_cast<std::size_t>(len)), Own::View);
   } else if (PyBytes_Check(obj)) {
-    args.bytes(name,
-               std::string_view(PyBytes_AS_STRING(obj), static_cast<std::size_t>(PyBytes_GET_SIZE(obj))),
-               Own::View);
+    args.bytes(
+        name,
+        std::string_view(PyBytes_AS_STRING(obj), static_cast<std::size_t>(PyBytes_GET_SIZE(obj))),
+        Own::View);
   } else if (PyObject_CheckBuffer(obj)) {
-    py::buffer_info& info = buffers.emplace_back(py::reinterpret_borrow<py::buffer>(value).request());
+    py::buffer_info& info =
+        buffers.emplace_back(py::reinterpret_borrow<py::buffer>(value).request());
     if (info.ndim > 1 && !PyBuffer_IsContiguous(info.view(), 'C')) {
       throw_invalid(where() + " must be a contiguous bytes-like object");
     }
@@ -116,7 +118,8 @@ void add_value(gg::Args& args, std::string_view name, py::handle value, std::str
   } else if (PyDict_Check(obj)) {
     args.map(name, to_items(value, name, kind, buffers, depth), Own::View);
   } else {
-    throw_invalid(where() + " has unsupported type " + py::str(py::type::of(value).attr("__name__")).cast<std::string>() +
+    throw_invalid(where() + " has unsupported type " +
+                  py::str(py::type::of(value).attr("__name__")).cast<std::string>() +
                   " (expected str, bytes, int, float, bool, None, list or dict)");
   }
 }
@@ -199,8 +202,7 @@ struct TextSink {
     return buffer.get();
   }
   py::object decode(std::int64_t task_id) const {
-    PyObject* text =
-        PyUnicode_DecodeUTF8(buffer.get(), static_cast<Py_ssize_t>(size), "strict");
+    PyObject* text = PyUnicode_DecodeUTF8(buffer.get(), static_cast<Py_ssize_t>(size), "strict");
     if (text != nullptr) return py::reinterpret_steal<py::object>(text);
     py::error_already_set cause;  // the UnicodeDecodeError, fetched and cleared
     py::object error = classes->result_decode_error(
@@ -258,9 +260,7 @@ py::tuple stats_tuple(const gg::Stats& s) {
                         s.goroutines);
 }
 
-void raise(const py::object& cls, const char* message) {
-  PyErr_SetString(cls.ptr(), message);
-}
+void raise(const py::object& cls, const char* message) { PyErr_SetString(cls.ptr(), message); }
 
 void translate_exception(std::exception_ptr error) {
   try {
@@ -269,8 +269,8 @@ void translate_exception(std::exception_ptr error) {
     const py::object& cls = dynamic_cast<const gg::TaskTimedOut*>(&e) != nullptr
                                 ? classes->task_timed_out
                                 : classes->task_failed;
-    py::object instance = cls(e.what(), py::arg("go_error") = e.go_error(),
-                              py::arg("go_stack") = e.go_stack());
+    py::object instance =
+        cls(e.what(), py::arg("go_error") = e.go_error(), py::arg("go_stack") = e.go_stack());
     PyErr_SetObject(cls.ptr(), instance.ptr());
   } catch (const gg::TaskNotFound& e) {
     py::object instance = classes->task_not_found(e.what(), py::arg("task_id") = e.task_id());
@@ -364,7 +364,8 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<std::int64_t>(), py::arg("max_concurrency") = 0)
       .def("go", &go, py::arg("kind"), py::arg("timeout"), py::arg("args"))
       .def("spawn", &spawn, py::arg("kind"), py::arg("timeout"), py::arg("args"))
-      .def("status", [](const gg::Runtime& rt, std::int64_t id) { return static_cast<int>(rt.status(id)); })
+      .def("status",
+           [](const gg::Runtime& rt, std::int64_t id) { return static_cast<int>(rt.status(id)); })
       .def(
           "wait",
           [](const gg::Runtime& rt, std::int64_t id, std::optional<double> timeout) {

@@ -71,8 +71,7 @@ struct RuntimeState {
   std::vector<std::int64_t> pending_release;
 
   bool callable() const noexcept {
-    return !closed.load(std::memory_order_acquire) &&
-           !forked_child.load(std::memory_order_relaxed);
+    return !closed.load(std::memory_order_acquire) && !forked_child.load(std::memory_order_relaxed);
   }
 
   // Releases a finished task later, with others (see kBatch).
@@ -250,8 +249,8 @@ std::int64_t Runtime::spawn(std::string_view kind, const Args& args, Timeout tim
   gogo_error err{};
   std::int64_t id = 0;
   std::int32_t state = GOGO_STATE_NOT_FOUND;
-  const int rc = gogo_task_spawn(state_->handle, kind.data(), kind.size(), args.data(),
-                                 args.size(), deadline, &id, &state, nullptr, 0, nullptr, &err);
+  const int rc = gogo_task_spawn(state_->handle, kind.data(), kind.size(), args.data(), args.size(),
+                                 deadline, &id, &state, nullptr, 0, nullptr, &err);
   if (rc != GOGO_OK) detail::throw_status(rc, err, 0);
   return id;
 }
@@ -264,9 +263,8 @@ Task Runtime::go(std::string_view kind, const Args& args, Timeout timeout) {
   std::int32_t state = GOGO_STATE_NOT_FOUND;
   char small[Task::kCacheLimit];
   std::size_t len = 0;
-  const int rc = gogo_task_spawn(state_->handle, kind.data(), kind.size(), args.data(),
-                                 args.size(), deadline, &id, &state, small, sizeof small, &len,
-                                 &err);
+  const int rc = gogo_task_spawn(state_->handle, kind.data(), kind.size(), args.data(), args.size(),
+                                 deadline, &id, &state, small, sizeof small, &len, &err);
   if (rc != GOGO_OK) detail::throw_status(rc, err, 0);
   Task task(*this, id, kind);
   if (state == GOGO_STATE_COMPLETED) {
@@ -462,7 +460,8 @@ std::string Task::result(Timeout timeout) const {
     out.resize(n);
     return out.data();
   });
-  if (!done) throw WaitTimeout("task " + std::to_string(id_) + " did not finish before the timeout");
+  if (!done)
+    throw WaitTimeout("task " + std::to_string(id_) + " did not finish before the timeout");
   return out;
 }
 

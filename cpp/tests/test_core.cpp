@@ -32,35 +32,35 @@ struct Register {
   }
 };
 
-#define TEST(name)                                  \
-  void test_##name();                               \
+#define TEST(name)                                    \
+  void test_##name();                                 \
   const Register register_##name(#name, test_##name); \
   void test_##name()
 
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
+#define CHECK(cond)                                                          \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
       std::printf("  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures_in_test;                                                  \
-    }                                                                      \
+      ++failures_in_test;                                                    \
+    }                                                                        \
   } while (0)
 
 // CHECK_THROWS(Type, expr, needle): expr throws Type whose what() contains needle.
-#define CHECK_THROWS(Type, expr, needle)                                              \
-  do {                                                                                \
-    bool thrown = false;                                                              \
-    try {                                                                             \
-      (void)(expr);                                                                   \
-    } catch (const Type& e) {                                                         \
-      thrown = std::string(e.what()).find(needle) != std::string::npos;               \
+#define CHECK_THROWS(Type, expr, needle)                                                    \
+  do {                                                                                      \
+    bool thrown = false;                                                                    \
+    try {                                                                                   \
+      (void)(expr);                                                                         \
+    } catch (const Type& e) {                                                               \
+      thrown = std::string(e.what()).find(needle) != std::string::npos;                     \
       if (!thrown) std::printf("  %s:%d: message was: %s\n", __FILE__, __LINE__, e.what()); \
-    } catch (const std::exception& e) {                                               \
-      std::printf("  %s:%d: wrong exception: %s\n", __FILE__, __LINE__, e.what());   \
-    }                                                                                 \
-    if (!thrown) {                                                                    \
-      std::printf("  %s:%d: expected %s from %s\n", __FILE__, __LINE__, #Type, #expr); \
-      ++failures_in_test;                                                             \
-    }                                                                                 \
+    } catch (const std::exception& e) {                                                     \
+      std::printf("  %s:%d: wrong exception: %s\n", __FILE__, __LINE__, e.what());          \
+    }                                                                                       \
+    if (!thrown) {                                                                          \
+      std::printf("  %s:%d: expected %s from %s\n", __FILE__, __LINE__, #Type, #expr);      \
+      ++failures_in_test;                                                                   \
+    }                                                                                       \
   } while (0)
 
 bool invariant_holds(const gg::Stats& s) {
@@ -106,11 +106,10 @@ TEST(bad_kinds_and_arguments_throw_naming_them) {
   CHECK_THROWS(gg::InvalidArgument, rt.go("nope"), "echo");
   CHECK_THROWS(gg::InvalidArgument, rt.go("sleep"), "'seconds' is required");
   CHECK_THROWS(gg::InvalidArgument, rt.go("sleep", gg::Args().str("seconds", "1")), "'seconds'");
-  CHECK_THROWS(gg::InvalidArgument, rt.go("sleep", gg::Args().number("seconds", -1)),
-               "negative");
+  CHECK_THROWS(gg::InvalidArgument, rt.go("sleep", gg::Args().number("seconds", -1)), "negative");
   CHECK_THROWS(gg::InvalidArgument, rt.go("sleep", gg::Args().number("seconds", NAN)), "NaN");
-  CHECK_THROWS(gg::InvalidArgument,
-               rt.go("echo", gg::Args().str("data", "x").integer("extra", 1)), "'extra'");
+  CHECK_THROWS(gg::InvalidArgument, rt.go("echo", gg::Args().str("data", "x").integer("extra", 1)),
+               "'extra'");
   CHECK_THROWS(gg::InvalidArgument, rt.go("goroutine", gg::Args(), -1.0), "timeout");
   CHECK_THROWS(gg::InvalidArgument, rt.go("goroutine", gg::Args(), 0.0), "timeout");
   CHECK_THROWS(gg::InvalidArgument, rt.go("goroutine", gg::Args(), NAN), "NaN");

@@ -46,8 +46,11 @@ def print_info() -> None:
 def demo(count: int, out: Any = sys.stdout) -> None:
     """Run `count` delayed tasks concurrently, showing progress and stats."""
     delays = [random.randint(100, 1000) for _ in range(count)]
-    print(f"Starting {count} goroutines that each wait 100-1000 ms "
-          f"(sum of the waits: {sum(delays) / 1000:.1f} s)...", file=out)
+    print(
+        f"Starting {count} goroutines that each wait 100-1000 ms "
+        f"(sum of the waits: {sum(delays) / 1000:.1f} s)...",
+        file=out,
+    )
     started = time.perf_counter()
     with Runtime() as rt:
         api = {
@@ -71,8 +74,11 @@ def demo(count: int, out: Any = sys.stdout) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m gogoroutines`` and the ``gogoroutines`` script."""
-    parser = argparse.ArgumentParser(prog="python -m gogoroutines", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m gogoroutines",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("info", help="versions, GOMAXPROCS and task kinds (the default)")
     demo_parser = sub.add_parser("demo", help="run concurrent tasks and show progress")

@@ -11,8 +11,8 @@
 //     std::string text = t.result(5.0);  // "Callback executed after 200ms"
 #pragma once
 
-#include <cstddef>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <list>
@@ -231,8 +231,8 @@ class Runtime {
   friend class Task;
   // Calls gogo_task_result once and returns its status code, throwing only
   // for a closed runtime, an unknown task or an internal error.
-  int fetch(std::int64_t id, std::int64_t timeout_ns, char* buf, std::size_t cap,
-            std::size_t* len, gogo_error& err) const;
+  int fetch(std::int64_t id, std::int64_t timeout_ns, char* buf, std::size_t cap, std::size_t* len,
+            gogo_error& err) const;
   // fetch() that also throws for failed and cancelled tasks, leaving GOGO_OK,
   // GOGO_E_TIMEOUT and GOGO_E_BUFFER_TOO_SMALL (with the needed length).
   int result_call(std::int64_t id, std::int64_t timeout_ns, char* buf, std::size_t cap,

