@@ -229,3 +229,56 @@ func (a *Args) Present(name string) bool {
 	}
 	return false
 }
+
+// Data returns the str or bytes argument name as bytes; ok is false when it is absent.
+func (a *Args) Data(name string) (data []byte, ok bool, err error) {
+	v := a.lookup(name)
+	if v == nil {
+		return nil, false, nil
+	}
+	if v.Type != TypeStr && v.Type != TypeBytes {
+		return nil, false, a.errorf(name, "must be str or bytes, got %s", v.Type)
+	}
+	return v.Bytes, true, nil
+}
+
+// Int returns the int argument name, or def when it is absent; it must lie in [lo, hi].
+func (a *Args) Int(name string, def, lo, hi int64) (int64, error) {
+	n := def
+	if v := a.lookup(name); v != nil {
+		if v.Type != TypeInt {
+			return 0, a.errorf(name, "must be an int, got %s", v.Type)
+		}
+		n = v.Int
+	}
+	if n < lo || n > hi {
+		return 0, a.errorf(name, "must be between %d and %d, got %d", lo, hi, n)
+	}
+	return n, nil
+}
+
+// Source is the input of a kind that reads either bytes or a file: exactly
+// one of the arguments `data` and `path` must be given.
+type Source struct {
+	Data []byte
+	Path string
+}
+
+// Source reads the `data` / `path` pair of arguments.
+func (a *Args) Source() (Source, error) {
+	data, hasData, err := a.Data("data")
+	if err != nil {
+		return Source{}, err
+	}
+	path, err := a.Str("path", "")
+	if err != nil {
+		return Source{}, err
+	}
+	switch {
+	case hasData && path != "":
+		return Source{}, a.errorf("data", "and 'path' were both given; pass exactly one")
+	case !hasData && path == "":
+		return Source{}, a.errorf("data", "or 'path' is required")
+	}
+	return Source{Data: data, Path: path}, nil
+}

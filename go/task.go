@@ -121,5 +121,8 @@ func (t *Task) runProtected(ctx context.Context) (res Result, terr *TaskError) {
 			Message: fmt.Sprintf("task %d (%s) timed out after %v", t.ID, t.Kind.Name, t.timeout),
 		}
 	}
-	return Result{}, &TaskError{Code: FailureError, Message: err.Error()}
+	return Result{}, &TaskError{
+		Code:    FailureError,
+		Message: fmt.Sprintf("task %d (%s) failed: %v", t.ID, t.Kind.Name, err),
+	}
 }

@@ -15,28 +15,17 @@
 #include <string>
 #include <string_view>
 
+#include "common.hpp"
 #include "gogoroutines/runtime.hpp"
+#include "task_type.hpp"
 
-namespace py = pybind11;
-namespace gg = gogoroutines;
+namespace gogoroutines::binding {
+
+PyClasses* classes = nullptr;
 
 namespace {
 
-// Longest time the GIL stays released in one wait: signals (Ctrl-C) are
-// checked between slices, so this bounds how late KeyboardInterrupt comes.
-constexpr double kWaitSlice = 0.05;
-
 using Own = gg::Args::Ownership;
-
-// Python classes defined in pure Python (gogoroutines._types and .errors),
-// fetched once when the module loads. Intentionally leaked: they live as long
-// as the interpreter, and must not be destroyed after it has finalized.
-struct PyClasses {
-  py::object status;
-  py::object go_error, invalid_argument, unknown_kind, task_not_found, runtime_closed, wait_timeout,
-      task_cancelled, task_failed, task_timed_out, fork_error, internal_error, result_decode_error;
-};
-PyClasses* classes = nullptr;
 
 [[noreturn]] void throw_invalid(const std::string& message) { throw gg::InvalidArgument(message); }
 
@@ -141,9 +130,10 @@ auto with_args(std::string_view kind, const py::dict& kwargs, Fn&& fn) {
   return fn(static_cast<const gg::Args&>(args));
 }
 
-gg::Task go(gg::Runtime& rt, std::string_view kind, std::optional<double> timeout,
-            const py::dict& kwargs) {
-  return with_args(kind, kwargs, [&](const gg::Args& args) { return rt.go(kind, args, timeout); });
+py::object go(gg::Runtime& rt, std::string_view kind, std::optional<double> timeout,
+              const py::dict& kwargs) {
+  return wrap_task(
+      with_args(kind, kwargs, [&](const gg::Args& args) { return rt.go(kind, args, timeout); }));
 }
 
 std::int64_t spawn(gg::Runtime& rt, std::string_view kind, std::optional<double> timeout,
@@ -152,115 +142,16 @@ std::int64_t spawn(gg::Runtime& rt, std::string_view kind, std::optional<double>
                    [&](const gg::Args& args) { return rt.spawn(kind, args, timeout); });
 }
 
-// Waits until wait_once(slice) reports the task finished, releasing the GIL
-// for at most kWaitSlice at a time and running Python's signal handlers in
-// between, so that Ctrl-C raises KeyboardInterrupt promptly. The first look is
-// made with the GIL held and no wait: most waits in a fan-out find the task
-// already finished, and skipping the GIL hand-off makes them cheap.
-template <class WaitOnce>
-bool wait_in_slices(std::optional<double> timeout, WaitOnce&& wait_once) {
-  gg::detail::timeout_ns(timeout, "timeout");  // reject NaN, negative, huge
-  if (wait_once(0.0)) return true;
-  using clock = std::chrono::steady_clock;
-  const auto start = clock::now();
-  for (;;) {
-    double slice = kWaitSlice;
-    if (timeout) {
-      const double remaining =
-          *timeout - std::chrono::duration<double>(clock::now() - start).count();
-      if (remaining <= 0) return false;
-      slice = std::min(slice, remaining);
-    }
-    bool done = false;
-    {
-      py::gil_scoped_release nogil;
-      done = wait_once(slice);
-    }
-    if (done) return true;
-    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-  }
-}
-
-// Result sinks: each receives the result size and returns memory to copy it
-// into, so that Go writes straight into the Python object's buffer.
-struct BytesSink {
-  py::object bytes;
-  char* operator()(std::size_t n) {
-    bytes = py::reinterpret_steal<py::object>(
-        PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(n)));
-    if (!bytes) throw py::error_already_set();
-    return PyBytes_AS_STRING(bytes.ptr());
-  }
-};
-
-struct TextSink {
-  std::unique_ptr<char[]> buffer;
-  std::size_t size = 0;
-  char* operator()(std::size_t n) {
-    buffer.reset(new char[n > 0 ? n : 1]);
-    size = n;
-    return buffer.get();
-  }
-  py::object decode(std::int64_t task_id) const {
-    PyObject* text = PyUnicode_DecodeUTF8(buffer.get(), static_cast<Py_ssize_t>(size), "strict");
-    if (text != nullptr) return py::reinterpret_steal<py::object>(text);
-    py::error_already_set cause;  // the UnicodeDecodeError, fetched and cleared
-    py::object error = classes->result_decode_error(
-        "the result of task " + std::to_string(task_id) + " is not valid UTF-8 (" +
-        std::string(cause.what()) + "); use result_bytes() to get the raw bytes");
-    PyException_SetCause(error.ptr(), cause.value().inc_ref().ptr());
-    PyErr_SetObject(classes->result_decode_error.ptr(), error.ptr());
-    throw py::error_already_set();
-  }
-};
-
-// A task named by runtime and id, for the id-based API of the PHP extension:
-// it offers the wait() and read_result() of gg::Task.
-struct TaskRef {
-  const gg::Runtime& rt;
-  std::int64_t id;
-  bool wait(gg::Timeout timeout) const { return rt.wait(id, timeout); }
-  template <class Sink>
-  bool read_result(gg::Timeout timeout, Sink& sink) const {
-    return rt.read_result(id, timeout, sink);
-  }
-};
-
-template <class Target>
-bool wait(const Target& task, std::optional<double> timeout) {
-  return wait_in_slices(timeout, [&](double slice) { return task.wait(slice); });
-}
-
-// Waits for the task (see wait_in_slices), then reads its result into sink.
-template <class Target, class Sink>
-void read_result(const Target& task, std::int64_t id, std::optional<double> timeout, Sink& sink) {
-  gg::detail::timeout_ns(timeout, "timeout");
-  if (task.read_result(0.0, sink)) return;  // finished already: no wait, no GIL hand-off
-  if (!wait(task, timeout) || !task.read_result(0.0, sink)) {
-    throw gg::WaitTimeout("task " + std::to_string(id) + " did not finish before the timeout");
-  }
-}
-
-template <class Target>
-py::object result_text(const Target& task, std::int64_t id, std::optional<double> timeout) {
-  TextSink sink;
-  read_result(task, id, timeout, sink);
-  return sink.decode(id);
-}
-
-template <class Target>
-py::object result_bytes(const Target& task, std::int64_t id, std::optional<double> timeout) {
-  BytesSink sink;
-  read_result(task, id, timeout, sink);
-  return sink.bytes;
-}
-
 py::tuple stats_tuple(const gg::Stats& s) {
   return py::make_tuple(s.total, s.active, s.queued, s.completed, s.failed, s.cancelled,
                         s.goroutines);
 }
 
-void raise(const py::object& cls, const char* message) { PyErr_SetString(cls.ptr(), message); }
+}  // namespace
+
+static void raise(const py::object& cls, const char* message) {
+  PyErr_SetString(cls.ptr(), message);
+}
 
 void translate_exception(std::exception_ptr error) {
   try {
@@ -294,7 +185,9 @@ void translate_exception(std::exception_ptr error) {
   }
 }
 
-}  // namespace
+}  // namespace gogoroutines::binding
+
+using namespace gogoroutines::binding;  // NOLINT: the module body below uses it throughout
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = R"pbdoc(
@@ -321,44 +214,7 @@ PYBIND11_MODULE(_core, m) {
   };
   py::register_exception_translator(&translate_exception);
 
-  py::class_<gg::Task>(m, "Task", R"pbdoc(
-    A task running on a goroutine. Created by Runtime.go(); closing it (or
-    letting it be garbage-collected) releases it from its runtime.
-  )pbdoc")
-      .def_property_readonly("id", &gg::Task::id, "The task id: from 1, never reused.")
-      .def_property_readonly("kind", &gg::Task::kind, "The task kind, e.g. 'sleep'.")
-      .def_property_readonly(
-          "status", [](const gg::Task& t) { return classes->status(static_cast<int>(t.status())); },
-          "The task's Status (NOT_FOUND once closed).")
-      .def("done", &gg::Task::done, "Whether the task is completed, failed or cancelled.")
-      .def(
-          "wait", [](const gg::Task& t, std::optional<double> timeout) { return wait(t, timeout); },
-          py::arg("timeout") = py::none(),
-          "Wait until the task finishes; return False if `timeout` seconds pass first.")
-      .def(
-          "result",
-          [](const gg::Task& t, std::optional<double> timeout) {
-            return result_text(t, t.id(), timeout);
-          },
-          py::arg("timeout") = py::none(),
-          "Wait for the task and return its result as str (UTF-8).")
-      .def(
-          "result_bytes",
-          [](const gg::Task& t, std::optional<double> timeout) {
-            return result_bytes(t, t.id(), timeout);
-          },
-          py::arg("timeout") = py::none(), "Wait for the task and return its result as bytes.")
-      .def("cancel", &gg::Task::cancel,
-           "Cancel the task; return True if it was unfinished and is now cancelled.")
-      .def("close", &gg::Task::close, "Release the task from its runtime (idempotent).")
-      .def_property_readonly("closed", &gg::Task::closed, "Whether close() was called.")
-      .def("__enter__", [](py::object self) { return self; })
-      .def("__exit__", [](gg::Task& t, const py::args&) { t.close(); })
-      .def("__repr__", [](const gg::Task& t) {
-        std::string state = "CLOSED";
-        if (!t.closed() && !t.runtime().closed()) state = gg::to_string(t.status());
-        return "<Task " + std::to_string(t.id()) + " '" + t.kind() + "' " + state + ">";
-      });
+  m.add_object("Task", py::reinterpret_steal<py::object>(create_task_type()));
 
   py::class_<gg::Runtime>(m, "Runtime", "A table of tasks run on goroutines.")
       .def(py::init<std::int64_t>(), py::arg("max_concurrency") = 0)

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <cmath>
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -48,8 +49,9 @@ std::int64_t timeout_ns(Timeout timeout, const char* what) {
     throw InvalidArgument(std::string(what) + " must be a number of seconds, got NaN");
   }
   if (seconds < 0) {
-    throw InvalidArgument(std::string(what) + " must not be negative, got " +
-                          std::to_string(seconds));
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", seconds);
+    throw InvalidArgument(std::string(what) + " must not be negative, got " + text);
   }
   if (seconds > kMaxSeconds) {
     throw InvalidArgument(std::string(what) +

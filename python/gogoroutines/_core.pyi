@@ -1,11 +1,12 @@
 """Stubs for the compiled core (cpp/bindings/module.cpp)."""
 
-from typing import Any
+from typing import Any, final
 
 from ._types import Status
 
 __version__: str
 
+@final
 class Task:
     """A task running on a goroutine; created by Runtime.go()."""
 
