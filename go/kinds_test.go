@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -347,5 +348,36 @@ func TestArgErrorFormat(t *testing.T) {
 	}
 	if got := (&ArgError{Kind: "k", Msg: "general"}).Error(); got != "k: general" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func TestTooManyArguments(t *testing.T) {
+	rt := newRT(t, 0)
+	values := []Value{vStr("data", "x")}
+	for i := 0; len(values) <= MaxArgs; i++ {
+		values = append(values, vInt(fmt.Sprintf("extra%02d", i), int64(i)))
+	}
+	_, err := rt.Spawn("echo", values, 0)
+	var ae *ArgError
+	if !errors.As(err, &ae) || !strings.Contains(err.Error(), fmt.Sprint(MaxArgs)) {
+		t.Fatalf("Spawn with %d arguments = %v, want an ArgError naming the limit %d", len(values), err, MaxArgs)
+	}
+	// Exactly MaxArgs arguments are checked one by one: the last unknown one
+	// is reported, too.
+	values = values[:MaxArgs]
+	_, err = rt.Spawn("echo", values, 0)
+	last := values[MaxArgs-1].Name
+	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "'"+last+"'") || !strings.Contains(err.Error(), "'extra00'") {
+		t.Fatalf("Spawn with %d arguments = %v, want an ArgError naming '%s'", MaxArgs, err, last)
+	}
+	// The argument in the last bit is seen when asked for.
+	values[MaxArgs-1] = vStr("data", "last")
+	values[0] = vInt("filler", 0)
+	a := NewArgs("echo", values)
+	if d, err := a.RequiredData("data"); err != nil || string(d) != "last" {
+		t.Fatalf("RequiredData = %q, %v", d, err)
+	}
+	if err := a.Done(nil); err == nil || strings.Contains(err.Error(), "'data'") {
+		t.Fatalf("Done = %v; want the fillers, not 'data', reported", err)
 	}
 }

@@ -305,6 +305,19 @@ func init() {
 		},
 	})
 	register(&Kind{
+		Name:   "test_inline",
+		Doc:    "test only: an inline kind that returns its `data`",
+		Params: []Param{{Name: "data", Type: "str | bytes", Required: true}},
+		Inline: true,
+		Prepare: func(a *Args) (Work, error) {
+			data, err := a.RequiredData("data")
+			if err != nil {
+				return nil, err
+			}
+			return func(context.Context) (Result, error) { return Result{Data: data}, nil }, nil
+		},
+	})
+	register(&Kind{
 		Name: "test_ctxcheck",
 		Doc:  "test only: completes at once unless its context is already done",
 		Prepare: func(a *Args) (Work, error) {
@@ -437,6 +450,17 @@ func TestWaitPositiveTimesOutOnRunningTask(t *testing.T) {
 	if elapsed < d {
 		t.Fatalf("Wait(%v) gave up after only %v", d, elapsed)
 	}
+
+	// A queued task times out too, and says it is queued.
+	rt1 := newRT(t, 1)
+	blocker, queued := gateKey(t, "blocker"), gateKey(t, "queued")
+	mustSpawn(t, rt1, "test_gate", gateArgs(blocker), 0)
+	qid := mustSpawn(t, rt1, "test_gate", gateArgs(queued), 0)
+	if _, state, err := rt1.Wait(qid, d); !errors.Is(err, ErrTimeout) || state != StateQueued {
+		t.Fatalf("Wait(queued, %v) = %v, %v; want StateQueued, ErrTimeout", d, state, err)
+	}
+	book.open(blocker)
+	book.open(queued)
 
 	// A positive timeout longer than the task returns its final state.
 	book.open(key)
@@ -1116,5 +1140,232 @@ func TestUnlimitedRuntimeRunsEverythingAtOnce(t *testing.T) {
 		for _, k := range keys {
 			book.open(k)
 		}
+	}
+}
+
+// ---- inline kinds, SpawnTask, ReleaseMany, the paged task table ----
+
+func TestSpawnTaskInlineKindFinishesDuringSpawn(t *testing.T) {
+	rt := newRT(t, 1)
+	task, state, err := rt.SpawnTask("test_inline", []Value{vStr("data", "now")}, 0)
+	if err != nil || state != StateCompleted || task == nil {
+		t.Fatalf("SpawnTask(echo) = %v, %v, %v; want a completed task", task, state, err)
+	}
+	select {
+	case <-task.done:
+	default:
+		t.Fatal("an inline task's done channel is open")
+	}
+	if string(task.result.Data) != "now" || task.err != nil {
+		t.Fatalf("inline result %q, err %+v", task.result.Data, task.err)
+	}
+	if s := rt.Stats(); s.Total != 1 || s.Completed != 1 || s.Active != 0 {
+		t.Fatalf("stats after an inline task: %+v", s)
+	}
+	if ok, err := rt.Cancel(task.ID); ok || err != nil {
+		t.Fatalf("Cancel(inline) = %v, %v; want false, nil", ok, err)
+	}
+	if slotsInUse(rt) != 0 {
+		t.Fatal("an inline task holds a slot")
+	}
+
+	// With no free slot, an inline kind waits its turn like any other.
+	key := gateKey(t, "blocker")
+	blocker := mustSpawn(t, rt, "test_gate", gateArgs(key), 0)
+	queued, state, err := rt.SpawnTask("test_inline", []Value{vStr("data", "later")}, 0)
+	if err != nil || state != StateQueued {
+		t.Fatalf("SpawnTask(echo) with no free slot = %v, %v; want StateQueued", state, err)
+	}
+	if ok, err := rt.Cancel(queued.ID); !ok || err != nil {
+		t.Fatalf("Cancel(queued inline) = %v, %v; want true, nil", ok, err)
+	}
+	again, _, err := rt.SpawnTask("test_inline", []Value{vStr("data", "later")}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	book.open(key)
+	waitFinal(t, rt, blocker)
+	if task, state := waitFinal(t, rt, again.ID); state != StateCompleted || string(task.result.Data) != "later" {
+		t.Fatalf("queued inline task: %v %q", state, task.result.Data)
+	}
+	if s, _ := rt.Status(queued.ID); s != StateCancelled {
+		t.Fatalf("cancelled queued inline task is %v", s)
+	}
+
+	// Released and closed inline tasks behave like the others.
+	if err := rt.Release(task.ID); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := rt.Status(task.ID); s != StateNotFound {
+		t.Fatalf("released inline task is %v", s)
+	}
+}
+
+func TestSpawnTaskReportsTheStateAfterSpawn(t *testing.T) {
+	rt := newRT(t, 1)
+	a, b := gateKey(t, "a"), gateKey(t, "b")
+	ta, sa, err := rt.SpawnTask("test_gate", gateArgs(a), 0)
+	if err != nil || sa != StateRunning || ta.ID != 1 {
+		t.Fatalf("first SpawnTask = %v, %v, %v", ta, sa, err)
+	}
+	tb, sb, err := rt.SpawnTask("test_gate", gateArgs(b), 0)
+	if err != nil || sb != StateQueued || tb.ID != 2 {
+		t.Fatalf("second SpawnTask = %v, %v, %v", tb, sb, err)
+	}
+	if task, state, err := rt.SpawnTask("test_no_such_kind", nil, 0); task != nil || state != StateNotFound || err == nil {
+		t.Fatalf("SpawnTask(unknown) = %v, %v, %v", task, state, err)
+	}
+	book.open(a)
+	book.open(b)
+	waitFinal(t, rt, tb.ID)
+	rt.Close()
+	if task, state, err := rt.SpawnTask("echo", []Value{vStr("data", "x")}, 0); task != nil || state != StateNotFound || !errors.Is(err, ErrClosed) {
+		t.Fatalf("SpawnTask after Close = %v, %v, %v", task, state, err)
+	}
+}
+
+func TestReleaseMany(t *testing.T) {
+	rt := newRT(t, 2)
+	var ids []int64
+	var keys []string
+	for i := 0; i < 4; i++ {
+		k := gateKey(t, fmt.Sprint(i))
+		keys = append(keys, k)
+		ids = append(ids, mustSpawn(t, rt, "test_gate", gateArgs(k), 0))
+	}
+	eid := mustSpawn(t, rt, "echo", []Value{vStr("data", "x")}, 0)
+	var tasks []*Task
+	for _, id := range ids {
+		task, _, _ := rt.Wait(id, 0)
+		tasks = append(tasks, task)
+	}
+	// Queued ids first, duplicates and unknown ids included.
+	if err := rt.ReleaseMany([]int64{ids[3], ids[2], 999, ids[1], ids[1], ids[0], -1}); err != nil {
+		t.Fatalf("ReleaseMany = %v", err)
+	}
+	for i, task := range tasks {
+		if taskState(rt, task) != StateCancelled {
+			t.Fatalf("task #%d is %v after ReleaseMany, want StateCancelled", i, taskState(rt, task))
+		}
+		if s, _ := rt.Status(task.ID); s != StateNotFound {
+			t.Fatalf("released task #%d is %v", i, s)
+		}
+	}
+	if s := rt.Stats(); s.Total != 1 || s.Active != 1 || s.Queued != 1 {
+		t.Fatalf("stats after ReleaseMany: %+v (the echo should be queued and alone)", s)
+	}
+	waitFinal(t, rt, eid) // the slots freed by the releases go to the echo
+	if err := rt.ReleaseMany(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.ReleaseMany([]int64{eid}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "all slots to be freed", func() bool { return slotsInUse(rt) == 0 })
+	checkZeroStats(t, rt.Stats())
+	for _, k := range keys {
+		if book.hasStarted(k) && book.exit(k) != "ctx" {
+			t.Fatalf("released gate %s exited by %q", k, book.exit(k))
+		}
+	}
+	if book.hasStarted(keys[2]) || book.hasStarted(keys[3]) {
+		t.Fatal("a released queued task ran")
+	}
+	rt.Close()
+	if err := rt.ReleaseMany([]int64{1}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("ReleaseMany after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestManyIDsAcrossTablePages spawns and releases tasks in a scattered order
+// over several thousand ids (many pages of the task table) and checks every
+// id against a model.
+func TestManyIDsAcrossTablePages(t *testing.T) {
+	rt := newRT(t, 0)
+	const n = 3000
+	live := map[int64]bool{}
+	var liveList []int64
+	rng := uint64(12345)
+	rand := func(k int) int { // a small deterministic xorshift
+		rng ^= rng << 13
+		rng ^= rng >> 7
+		rng ^= rng << 17
+		return int(rng % uint64(k))
+	}
+	release := func(id int64) {
+		t.Helper()
+		if err := rt.Release(id); err != nil {
+			t.Fatal(err)
+		}
+		delete(live, id)
+	}
+	checkAll := func(upTo int64) {
+		t.Helper()
+		for id := int64(-2); id <= upTo+1100; id++ {
+			s, err := rt.Status(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]State{true: StateCompleted, false: StateNotFound}[live[id]]; s != want {
+				t.Fatalf("Status(%d) = %v, want %v", id, s, want)
+			}
+		}
+		if s := rt.Stats(); s.Total != int64(len(live)) || s.Completed != int64(len(live)) {
+			t.Fatalf("stats %+v with %d live tasks", s, len(live))
+		}
+	}
+
+	var last int64
+	for i := 0; i < n; i++ {
+		id := mustSpawn(t, rt, "echo", []Value{vStr("data", "x")}, 0)
+		if id <= last {
+			t.Fatalf("id %d after %d", id, last)
+		}
+		last = id
+		waitFinal(t, rt, id)
+		live[id] = true
+		liveList = append(liveList, id)
+		switch {
+		case rand(4) == 0 && len(liveList) > 1:
+			// Release a random live task, but keep id 1 for now so that
+			// the first page stays.
+			j := 1 + rand(len(liveList)-1)
+			release(liveList[j])
+			liveList = append(liveList[:j], liveList[j+1:]...)
+		case i%700 == 699:
+			// Release everything but id 1 and the newest 100: whole pages
+			// in the middle become empty.
+			keep := liveList[:1]
+			for _, old := range liveList[1 : len(liveList)-100] {
+				release(old)
+			}
+			liveList = append(keep, liveList[len(liveList)-100:]...)
+		}
+	}
+	checkAll(last)
+
+	// Releasing id 1 lets the table drop its leading pages; later ids stay.
+	release(1)
+	liveList = liveList[1:]
+	checkAll(last)
+	for i := 0; i < 600; i++ { // more ids after the drop
+		id := mustSpawn(t, rt, "echo", []Value{vStr("data", "y")}, 0)
+		if id <= last {
+			t.Fatalf("id %d after %d", id, last)
+		}
+		last = id
+		live[id] = true
+		liveList = append(liveList, id)
+	}
+	checkAll(last)
+	for len(liveList) > 0 {
+		j := rand(len(liveList))
+		release(liveList[j])
+		liveList = append(liveList[:j], liveList[j+1:]...)
+	}
+	checkAll(last)
+	checkZeroStats(t, rt.Stats())
+	if id := mustSpawn(t, rt, "echo", []Value{vStr("data", "z")}, 0); id != last+1 {
+		t.Fatalf("id after emptying the table = %d, want %d", id, last+1)
 	}
 }

@@ -29,9 +29,12 @@ using Own = gg::Args::Ownership;
 
 [[noreturn]] void throw_invalid(const std::string& message) { throw gg::InvalidArgument(message); }
 
-// Holds buffers of bytes-like arguments (bytearray, memoryview) until the
-// spawn that reads them returns.
-using BufferKeeper = std::list<py::buffer_info>;
+// Holds buffers of bytes-like arguments (bytearray, memoryview), and
+// contiguous copies of strided ones, until the spawn that reads them returns.
+struct BufferKeeper {
+  std::list<py::buffer_info> views;
+  std::list<std::string> copies;
+};
 
 // Converts one Python value to an argument, viewing (not copying) the memory
 // of str and bytes objects: Go copies it before the spawn returns.
@@ -51,7 +54,11 @@ gg::Args to_items(py::handle container, std::string_view name, std::string_view 
       }
       Py_ssize_t len = 0;
       const char* key = PyUnicode_AsUTF8AndSize(entry.first.ptr(), &len);
-      if (key == nullptr) throw py::error_already_set();
+      if (key == nullptr) {
+        PyErr_Clear();
+        throw_invalid(std::string(kind) + ": argument '" + std::string(name) +
+                      "' has a key that is not encodable as UTF-8 (it contains lone surrogates)");
+      }
       add_value(items, std::string_view(key, static_cast<std::size_t>(len)), entry.second, kind,
                 buffers, depth + 1);
     }
@@ -94,14 +101,18 @@ void add_value(gg::Args& args, std::string_view name, py::handle value, std::str
         Own::View);
   } else if (PyObject_CheckBuffer(obj)) {
     py::buffer_info& info =
-        buffers.emplace_back(py::reinterpret_borrow<py::buffer>(value).request());
-    if (info.ndim > 1 && !PyBuffer_IsContiguous(info.view(), 'C')) {
-      throw_invalid(where() + " must be a contiguous bytes-like object");
+        buffers.views.emplace_back(py::reinterpret_borrow<py::buffer>(value).request());
+    const std::size_t size = static_cast<std::size_t>(info.size * info.itemsize);
+    if (PyBuffer_IsContiguous(info.view(), 'C')) {
+      args.bytes(name, std::string_view(static_cast<const char*>(info.ptr), size), Own::View);
+    } else {  // a strided view: gather its bytes in order first
+      std::string& copy = buffers.copies.emplace_back(size, '\0');
+      if (PyBuffer_ToContiguous(copy.data(), info.view(), static_cast<Py_ssize_t>(size), 'C') !=
+          0) {
+        throw py::error_already_set();
+      }
+      args.bytes(name, copy, Own::View);
     }
-    args.bytes(name,
-               std::string_view(static_cast<const char*>(info.ptr),
-                                static_cast<std::size_t>(info.size * info.itemsize)),
-               Own::View);
   } else if (PyList_Check(obj) || PyTuple_Check(obj)) {
     args.list(name, to_items(value, name, kind, buffers, depth), Own::View);
   } else if (PyDict_Check(obj)) {
@@ -123,7 +134,11 @@ auto with_args(std::string_view kind, const py::dict& kwargs, Fn&& fn) {
   for (auto item : kwargs) {
     Py_ssize_t len = 0;
     const char* name = PyUnicode_AsUTF8AndSize(item.first.ptr(), &len);
-    if (name == nullptr) throw py::error_already_set();
+    if (name == nullptr) {
+      PyErr_Clear();
+      throw_invalid(std::string(kind) +
+                    ": an argument name is not encodable as UTF-8 (it contains lone surrogates)");
+    }
     add_value(args, std::string_view(name, static_cast<std::size_t>(len)), item.second, kind,
               buffers, 0);
   }
@@ -149,8 +164,22 @@ py::tuple stats_tuple(const gg::Stats& s) {
 
 }  // namespace
 
-static void raise(const py::object& cls, const char* message) {
-  PyErr_SetString(cls.ptr(), message);
+// Raises cls with the whole message of e (NUL bytes included).
+static void raise(const py::object& cls, const gg::Error& e) {
+  const std::string& message = e.message();
+  PyObject* text =
+      PyUnicode_DecodeUTF8(message.data(), static_cast<Py_ssize_t>(message.size()), "replace");
+  if (text == nullptr) return;  // MemoryError is set
+  PyErr_SetObject(cls.ptr(), text);
+  Py_DECREF(text);
+}
+
+// Text from Go as a Python str (invalid UTF-8, e.g. from a file name, is replaced).
+static py::str text_of(const std::string& text) {
+  PyObject* str =
+      PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
+  if (str == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(str);
 }
 
 void translate_exception(std::exception_ptr error) {
@@ -160,28 +189,29 @@ void translate_exception(std::exception_ptr error) {
     const py::object& cls = dynamic_cast<const gg::TaskTimedOut*>(&e) != nullptr
                                 ? classes->task_timed_out
                                 : classes->task_failed;
-    py::object instance =
-        cls(e.what(), py::arg("go_error") = e.go_error(), py::arg("go_stack") = e.go_stack());
+    py::object instance = cls(text_of(e.message()), py::arg("go_error") = text_of(e.go_error()),
+                              py::arg("go_stack") = text_of(e.go_stack()));
     PyErr_SetObject(cls.ptr(), instance.ptr());
   } catch (const gg::TaskNotFound& e) {
-    py::object instance = classes->task_not_found(e.what(), py::arg("task_id") = e.task_id());
+    py::object instance =
+        classes->task_not_found(text_of(e.message()), py::arg("task_id") = e.task_id());
     PyErr_SetObject(classes->task_not_found.ptr(), instance.ptr());
   } catch (const gg::UnknownKind& e) {
-    raise(classes->unknown_kind, e.what());
+    raise(classes->unknown_kind, e);
   } catch (const gg::InvalidArgument& e) {
-    raise(classes->invalid_argument, e.what());
+    raise(classes->invalid_argument, e);
   } catch (const gg::RuntimeClosed& e) {
-    raise(classes->runtime_closed, e.what());
+    raise(classes->runtime_closed, e);
   } catch (const gg::WaitTimeout& e) {
-    raise(classes->wait_timeout, e.what());
+    raise(classes->wait_timeout, e);
   } catch (const gg::TaskCancelled& e) {
-    raise(classes->task_cancelled, e.what());
+    raise(classes->task_cancelled, e);
   } catch (const gg::ForkError& e) {
-    raise(classes->fork_error, e.what());
+    raise(classes->fork_error, e);
   } catch (const gg::InternalError& e) {
-    raise(classes->internal_error, e.what());
+    raise(classes->internal_error, e);
   } catch (const gg::Error& e) {
-    raise(classes->go_error, e.what());
+    raise(classes->go_error, e);
   }
 }
 

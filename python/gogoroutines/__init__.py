@@ -13,7 +13,7 @@ first ``go_*`` call) does, so a process may fork freely until then.
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._types import Stats, Status
 from .compat import (
@@ -44,6 +44,8 @@ from .runtime import Runtime, default_runtime
 
 if TYPE_CHECKING:
     from ._core import Task
+else:
+    from .task import Task
 
 try:
     __version__ = version("gogoroutines")
@@ -78,12 +80,3 @@ __all__ = [
     "go_start_goroutine_with_task",
     "go_wait",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # Task is a compiled class: reaching it loads the core (and starts Go).
-    if name == "Task":
-        from ._loader import load_core
-
-        return load_core().Task
-    raise AttributeError(f"module 'gogoroutines' has no attribute {name!r}")

@@ -29,6 +29,9 @@ def load_core() -> ModuleType:
             if hasattr(err, "add_note"):
                 err.add_note(note)
             raise
+        from .task import Task
+
+        Task.register(_core.Task)
     return _core
 
 

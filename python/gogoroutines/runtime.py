@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Runtime", "default_runtime"]
 
+# The largest concurrency limit Go accepts (a 32-bit int).
+_MAX_CONCURRENCY = 2**31 - 1
+
 
 class Runtime:
     """A table of tasks run on goroutines of the embedded Go runtime.
@@ -42,10 +45,11 @@ class Runtime:
         if max_concurrency is not None and (
             not isinstance(max_concurrency, int)
             or isinstance(max_concurrency, bool)
-            or max_concurrency < 1
+            or not 1 <= max_concurrency <= _MAX_CONCURRENCY
         ):
             raise InvalidArgument(
-                f"max_concurrency must be a positive int or None, got {max_concurrency!r}"
+                f"max_concurrency must be None or an int from 1 to {_MAX_CONCURRENCY}, "
+                f"got {max_concurrency!r}"
             )
         self._core = load_core().Runtime(max_concurrency or 0)
 

@@ -14,7 +14,13 @@ namespace gogoroutines {
 /// Base of every error raised by gogoroutines.
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  /// @param message what happened (may contain NUL bytes; see message())
+  explicit Error(const std::string& message) : std::runtime_error(message), message_(message) {}
+  /// @return the whole message, NUL bytes included (what() stops at the first)
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  std::string message_;
 };
 
 /// A bad argument: a task kind's argument, a timeout, a concurrency limit.
