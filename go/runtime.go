@@ -233,6 +233,9 @@ func (rt *Runtime) Wait(id int64, timeout time.Duration) (*Task, State, error) {
 	rt.mu.Lock()
 	state := t.state
 	rt.mu.Unlock()
+	if state.Done() {
+		return t, state, nil // it finished just as the timeout ran out
+	}
 	return t, state, ErrTimeout
 }
 

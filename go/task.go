@@ -93,9 +93,15 @@ func (t *Task) start(finish func(*Task, Result, *TaskError)) {
 	t.cancel = cancel
 	t.state = StateRunning
 	go func() {
-		res, err := t.runProtected(ctx)
-		cancel()
-		finish(t, res, err)
+		// Deferred, so that the slot is freed and the task settled even if
+		// the work ends its goroutine with runtime.Goexit.
+		res, err := Result{}, &TaskError{Code: FailureError,
+			Message: fmt.Sprintf("task %d (%s) ended its goroutine without a result", t.ID, t.Kind.Name)}
+		defer func() {
+			cancel()
+			finish(t, res, err)
+		}()
+		res, err = t.runProtected(ctx)
 	}()
 }
 
