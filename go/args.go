@@ -84,7 +84,8 @@ func (e *ArgError) Error() string {
 type Args struct {
 	kind   string
 	values []Value
-	used   uint64 // bit i: values[i] was asked for
+	used   uint64   // bit i: values[i] was asked for
+	rt     *Runtime // the spawning runtime (nil in some tests)
 }
 
 // MaxArgs is the most arguments one task takes.
@@ -281,4 +282,54 @@ func (a *Args) Source() (Source, error) {
 		return Source{}, a.errorf("data", "or 'path' is required")
 	}
 	return Source{Data: data, Path: path}, nil
+}
+
+// Bool returns the bool argument name, or def when it is absent.
+func (a *Args) Bool(name string, def bool) (bool, error) {
+	v := a.lookup(name)
+	if v == nil {
+		return def, nil
+	}
+	if v.Type != TypeBool {
+		return false, a.errorf(name, "must be a bool, got %s", v.Type)
+	}
+	return v.Int != 0, nil
+}
+
+// StrList returns the list-of-str argument name (nil when absent).
+func (a *Args) StrList(name string) ([]string, error) {
+	v := a.lookup(name)
+	if v == nil {
+		return nil, nil
+	}
+	if v.Type != TypeList {
+		return nil, a.errorf(name, "must be a list of str, got %s", v.Type)
+	}
+	out := make([]string, len(v.Items))
+	for i, item := range v.Items {
+		if item.Type != TypeStr {
+			return nil, a.errorf(name, "must be a list of str, but item %d is %s", i, item.Type)
+		}
+		out[i] = string(item.Bytes)
+	}
+	return out, nil
+}
+
+// StrMap returns the dict-of-str argument name (nil when absent).
+func (a *Args) StrMap(name string) (map[string]string, error) {
+	v := a.lookup(name)
+	if v == nil {
+		return nil, nil
+	}
+	if v.Type != TypeMap {
+		return nil, a.errorf(name, "must be a dict of str to str, got %s", v.Type)
+	}
+	out := make(map[string]string, len(v.Items))
+	for _, item := range v.Items {
+		if item.Type != TypeStr {
+			return nil, a.errorf(name, "must be a dict of str to str, but '%s' maps to %s", item.Name, item.Type)
+		}
+		out[item.Name] = string(item.Bytes)
+	}
+	return out, nil
 }

@@ -188,6 +188,31 @@ func gogo_task_result(h C.uint64_t, id C.int64_t, timeoutNs C.int64_t, buf *C.ch
 	return C.GOGO_OK
 }
 
+// gogo_task_meta writes a malloc'ed JSON object with the metadata of a
+// finished task (an HTTP status, an exit code...; "{}" when its kind has
+// none). It returns GOGO_E_TIMEOUT while the task is unfinished.
+//
+//export gogo_task_meta
+func gogo_task_meta(h C.uint64_t, id C.int64_t, out **C.char, outLen *C.size_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	t, _, err := rt.Wait(int64(id), 0)
+	if err != nil {
+		return statusOf(err, nil)
+	}
+	doc := []byte("{}")
+	if t.result.Meta != nil {
+		if doc, err = json.Marshal(t.result.Meta); err != nil {
+			return statusOf(err, nil)
+		}
+	}
+	*out, *outLen = cCopy(string(doc))
+	return C.GOGO_OK
+}
+
 // gogo_task_cancel cancels an unfinished task and writes 1, or writes 0 if it
 // had already finished.
 //

@@ -129,6 +129,7 @@ int gogo_task_status(uint64_t runtime, int64_t task_id, int32_t* state);
 int gogo_task_wait(uint64_t runtime, int64_t task_id, int64_t timeout_ns, int32_t* state);
 int gogo_task_result(uint64_t runtime, int64_t task_id, int64_t timeout_ns, char* buf, size_t cap,
                      size_t* len, gogo_error* err);
+int gogo_task_meta(uint64_t runtime, int64_t task_id, char** json, size_t* json_len);
 int gogo_task_cancel(uint64_t runtime, int64_t task_id, int32_t* cancelled);
 int gogo_task_release(uint64_t runtime, int64_t task_id);
 int gogo_task_release_many(uint64_t runtime, const int64_t* task_ids, size_t n);

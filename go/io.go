@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -47,17 +48,25 @@ func copyCtx(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 // input fails instead of exhausting memory. It wraps a bytes.Buffer rather
 // than embedding one, so that io.Copy cannot bypass Write through ReadFrom.
 type limitedBuffer struct {
-	buf  bytes.Buffer
-	max  int64
-	what string
+	buf        bytes.Buffer
+	max        int64
+	what       string
+	overflowed bool
 }
+
+// errTooLarge marks an input that passed its max_bytes.
+var errTooLarge = errors.New("larger than max_bytes")
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if b.max > 0 && int64(b.buf.Len())+int64(len(p)) > b.max {
-		return 0, fmt.Errorf("%s is larger than max_bytes (%d)", b.what, b.max)
+		b.overflowed = true
+		return 0, fmt.Errorf("%s is %w (%d)", b.what, errTooLarge, b.max)
 	}
 	return b.buf.Write(p)
 }
+
+// Overflowed reports whether a write was refused for passing max.
+func (b *limitedBuffer) Overflowed() bool { return b.overflowed }
 
 // Grow reserves room for n more bytes (never past the limit).
 func (b *limitedBuffer) Grow(n int) {

@@ -8,9 +8,12 @@ import (
 	"time"
 )
 
-// Result is what a task hands back: its payload, as bytes.
+// Result is what a task hands back: its payload, as bytes, and metadata
+// about how it went (an HTTP status, an exit code), which is kept even when
+// the task fails.
 type Result struct {
 	Data []byte
+	Meta map[string]any
 }
 
 // Work is one prepared task: everything it needs was validated and copied at
@@ -72,7 +75,7 @@ func kindNames() []string {
 }
 
 // prepare finds the kind named name and prepares its work from values.
-func prepare(name string, values []Value) (*Kind, Work, error) {
+func prepare(rt *Runtime, name string, values []Value) (*Kind, Work, error) {
 	k, ok := kinds[name]
 	if !ok {
 		return nil, nil, &UnknownKindError{Name: strings.Clone(name)} // name may alias C memory
@@ -81,6 +84,7 @@ func prepare(name string, values []Value) (*Kind, Work, error) {
 		return nil, nil, &ArgError{Kind: k.Name, Msg: fmt.Sprintf("takes at most %d arguments, got %d", MaxArgs, len(values))}
 	}
 	a := NewArgs(k.Name, values)
+	a.rt = rt
 	work, err := k.Prepare(a)
 	if err != nil {
 		return nil, nil, err

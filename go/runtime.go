@@ -40,6 +40,8 @@ type Runtime struct {
 	queue   []*Task // waiting for a slot, oldest first; may hold cancelled tasks
 	running int     // goroutines executing work (slots in use)
 	counts  [5]int64
+
+	web webClients // HTTP clients of the http kind
 }
 
 // NewRuntime returns an empty runtime; maxConcurrency <= 0 means no limit.
@@ -76,7 +78,7 @@ func (rt *Runtime) SpawnTask(kind string, values []Value, timeout time.Duration)
 	if timeout < 0 {
 		timeout = 0
 	}
-	k, work, err := prepare(kind, values)
+	k, work, err := prepare(rt, kind, values)
 	if err != nil {
 		return nil, StateNotFound, err
 	}
@@ -96,7 +98,7 @@ func (rt *Runtime) SpawnTask(kind string, values []Value, timeout time.Duration)
 		res, terr := t.runInline()
 		t.state, t.result, t.err, t.done = StateCompleted, res, terr, closedChan
 		if terr != nil {
-			t.state, t.result = StateFailed, Result{}
+			t.state, t.result = StateFailed, Result{Meta: res.Meta}
 		}
 		rt.tasks.put(t)
 		rt.count(StateNotFound, t.state)
@@ -141,7 +143,7 @@ func (rt *Runtime) finish(t *Task, res Result, terr *TaskError) {
 	rt.running--
 	if t.state == StateRunning {
 		if terr != nil {
-			rt.settle(t, StateFailed, Result{}, terr)
+			rt.settle(t, StateFailed, Result{Meta: res.Meta}, terr)
 		} else {
 			rt.settle(t, StateCompleted, res, nil)
 		}
@@ -301,6 +303,7 @@ func (rt *Runtime) Close() {
 	rt.tasks.each(func(t *Task) { rt.cancelLocked(t) })
 	rt.closed = true
 	rt.tasks = taskTable{}
+	rt.web.close()
 	rt.queue = nil
 	rt.counts = [5]int64{}
 }

@@ -121,13 +121,14 @@ func (t *Task) runProtected(ctx context.Context) (res Result, terr *TaskError) {
 	if err == nil {
 		return res, nil
 	}
+	failed := Result{Meta: res.Meta}
 	if errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return Result{}, &TaskError{
+		return failed, &TaskError{
 			Code:    FailureTimeout,
 			Message: fmt.Sprintf("task %d (%s) timed out after %v", t.ID, t.Kind.Name, t.timeout),
 		}
 	}
-	return Result{}, &TaskError{
+	return failed, &TaskError{
 		Code:    FailureError,
 		Message: fmt.Sprintf("task %d (%s) failed: %v", t.ID, t.Kind.Name, err),
 	}

@@ -173,8 +173,12 @@ def test_multiprocessing_spawn_works_after_first_use(run_script):
 # ---- Ctrl-C ------------------------------------------------------------------------------
 
 CTRL_C = """
-import sys
+import signal, sys
 import gogoroutines as g
+
+# Python leaves SIGINT ignored when it starts ignored (a background job of a
+# non-interactive shell); handle it as an interactive interpreter does.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 rt = g.Runtime()
 task = rt.go("sleep", seconds=60)

@@ -29,6 +29,7 @@ constexpr double kWaitSlice = 0.05;
 // as the interpreter, and must not be destroyed after it has finalized.
 struct PyClasses {
   py::object status;
+  py::object json_loads;  // json.loads, to turn a task's meta into a dict
   py::object go_error, invalid_argument, unknown_kind, task_not_found, runtime_closed, wait_timeout,
       task_cancelled, task_failed, task_timed_out, fork_error, internal_error, result_decode_error;
 };

@@ -145,16 +145,30 @@ auto with_args(std::string_view kind, const py::dict& kwargs, Fn&& fn) {
   return fn(static_cast<const gg::Args&>(args));
 }
 
-py::object go(gg::Runtime& rt, std::string_view kind, std::optional<double> timeout,
-              const py::dict& kwargs) {
-  return wrap_task(
-      with_args(kind, kwargs, [&](const gg::Args& args) { return rt.go(kind, args, timeout); }));
+// A task's `timeout` argument: None, or a number of seconds.
+std::optional<double> task_timeout(py::handle value) {
+  if (value.is_none()) return std::nullopt;
+  if (PyFloat_Check(value.ptr())) return PyFloat_AS_DOUBLE(value.ptr());
+  if (PyLong_Check(value.ptr()) && !PyBool_Check(value.ptr())) {
+    const double seconds = PyLong_AsDouble(value.ptr());
+    if (seconds == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+    return seconds;
+  }
+  throw_invalid("timeout must be a number of seconds or None, got " +
+                py::str(py::type::of(value).attr("__name__")).cast<std::string>());
 }
 
-std::int64_t spawn(gg::Runtime& rt, std::string_view kind, std::optional<double> timeout,
+py::object go(gg::Runtime& rt, std::string_view kind, py::handle timeout, const py::dict& kwargs) {
+  const std::optional<double> seconds = task_timeout(timeout);
+  return wrap_task(
+      with_args(kind, kwargs, [&](const gg::Args& args) { return rt.go(kind, args, seconds); }));
+}
+
+std::int64_t spawn(gg::Runtime& rt, std::string_view kind, py::handle timeout,
                    const py::dict& kwargs) {
+  const std::optional<double> seconds = task_timeout(timeout);
   return with_args(kind, kwargs,
-                   [&](const gg::Args& args) { return rt.spawn(kind, args, timeout); });
+                   [&](const gg::Args& args) { return rt.spawn(kind, args, seconds); });
 }
 
 py::tuple stats_tuple(const gg::Stats& s) {
@@ -228,19 +242,13 @@ PYBIND11_MODULE(_core, m) {
   py::module_ types = py::module_::import("gogoroutines._types");
   py::module_ errors = py::module_::import("gogoroutines.errors");
   classes = new PyClasses{
-      types.attr("Status"),
-      errors.attr("GoError"),
-      errors.attr("InvalidArgument"),
-      errors.attr("UnknownKind"),
-      errors.attr("TaskNotFound"),
-      errors.attr("RuntimeClosed"),
-      errors.attr("WaitTimeout"),
-      errors.attr("TaskCancelled"),
-      errors.attr("TaskFailed"),
-      errors.attr("TaskTimedOut"),
-      errors.attr("ForkError"),
-      errors.attr("InternalError"),
-      errors.attr("ResultDecodeError"),
+      types.attr("Status"),         py::module_::import("json").attr("loads"),
+      errors.attr("GoError"),       errors.attr("InvalidArgument"),
+      errors.attr("UnknownKind"),   errors.attr("TaskNotFound"),
+      errors.attr("RuntimeClosed"), errors.attr("WaitTimeout"),
+      errors.attr("TaskCancelled"), errors.attr("TaskFailed"),
+      errors.attr("TaskTimedOut"),  errors.attr("ForkError"),
+      errors.attr("InternalError"), errors.attr("ResultDecodeError"),
   };
   py::register_exception_translator(&translate_exception);
 

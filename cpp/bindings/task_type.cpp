@@ -158,6 +158,14 @@ PyObject* task_get_status(PyObject* self, void*) {
       [&] { return classes->status(static_cast<int>(task_of(self).status())).release().ptr(); });
 }
 
+PyObject* task_get_meta(PyObject* self, void*) {
+  return guarded([&] {
+    const std::optional<std::string> json = task_of(self).meta_json();
+    if (!json) return PyDict_New();  // unfinished: nothing to report yet
+    return classes->json_loads(py::str(*json)).release().ptr();
+  });
+}
+
 PyObject* task_get_closed(PyObject* self, void*) { return PyBool_FromLong(task_of(self).closed()); }
 
 PyObject* task_repr(PyObject* self) {
@@ -201,6 +209,10 @@ PyGetSetDef task_getset[] = {
     {"kind", task_get_kind, nullptr, "The task kind, e.g. 'sleep'.", nullptr},
     {"status", task_get_status, nullptr, "The task's Status (NOT_FOUND once closed).", nullptr},
     {"closed", task_get_closed, nullptr, "Whether close() was called.", nullptr},
+    {"meta", task_get_meta, nullptr,
+     "Metadata of the finished task as a dict (e.g. an HTTP status or an exit code); empty "
+     "while it runs.",
+     nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 

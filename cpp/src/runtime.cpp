@@ -340,6 +340,21 @@ bool Runtime::cancel(std::int64_t id) const {
   return cancelled != 0;
 }
 
+std::optional<std::string> Runtime::meta_json(std::int64_t id) const {
+  check_usable(*state_);
+  char* json = nullptr;
+  std::size_t len = 0;
+  const int rc = gogo_task_meta(state_->handle, id, &json, &len);
+  if (rc == GOGO_E_TIMEOUT) return std::nullopt;
+  if (rc != GOGO_OK) {
+    gogo_error err{};
+    detail::throw_status(rc, err, id);
+  }
+  std::string out(json, len);
+  gogo_free(json);
+  return out;
+}
+
 void Runtime::release(std::int64_t id) const {
   check_usable(*state_);
   const int rc = gogo_task_release(state_->handle, id);
@@ -471,6 +486,11 @@ bool Task::cancel() const {
   check_open();
   if (cache_ready()) return false;
   return runtime_.cancel(id_);
+}
+
+std::optional<std::string> Task::meta_json() const {
+  check_open();
+  return runtime_.meta_json(id_);
 }
 
 void Task::close() noexcept {

@@ -45,7 +45,8 @@ def go_check_status(id: int) -> int:
     (2 means failed and 3 cancelled; the PHP extension's tasks never are.)
     """
     status = Status(default_runtime()._core.status(id))
-    return Status.RUNNING if status is Status.QUEUED else status
+    # A plain int, printed as PHP printed it on every Python version.
+    return int(Status.RUNNING if status is Status.QUEUED else status)
 
 
 def go_get_result(id: int) -> str:

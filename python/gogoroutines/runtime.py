@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +82,9 @@ class Runtime:
         RuntimeClosed
             If the runtime was closed.
         """
+        prepare = _PREPARE_ARGS.get(kind)
+        if prepare is not None:
+            args = prepare(args)
         return self._core.go(kind, timeout, args)
 
     def stats(self) -> Stats:
@@ -120,6 +125,24 @@ class Runtime:
         s = self.stats()
         return f"<Runtime total={s.total} active={s.active} queued={s.queued}>"
 
+
+def _exec_args(args: dict[str, Any]) -> dict[str, Any]:
+    """Give `exec` the Python process's current environment, with `env` merged over it.
+
+    Go copied the environment when it started, so it cannot see later changes
+    to ``os.environ``; the child must get Python's view of it.
+    """
+    env = args.get("env")
+    if env is not None and not isinstance(env, dict):
+        raise InvalidArgument(
+            f"exec: argument 'env' must be a dict of str to str, got {type(env).__name__}"
+        )
+    args["env"] = {**os.environ, **(env or {})}
+    return args
+
+
+# Python-side preparation of the arguments of some kinds (applied in go()).
+_PREPARE_ARGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"exec": _exec_args}
 
 _default: Runtime | None = None
 _default_lock = threading.Lock()

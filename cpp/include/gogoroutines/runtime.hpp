@@ -203,6 +203,12 @@ class Runtime {
   /// @throw TaskNotFound, RuntimeClosed
   bool cancel(std::int64_t id) const;
 
+  /// @param id a task id
+  /// @return the metadata of the finished task as a JSON object (an HTTP
+  ///         status, an exit code...), or std::nullopt while it is unfinished
+  /// @throw TaskNotFound, RuntimeClosed
+  std::optional<std::string> meta_json(std::int64_t id) const;
+
   /// Removes the task from the table (cancelling it if unfinished). An unknown
   /// or released id is ignored.
   /// @param id a task id
@@ -284,6 +290,8 @@ class Task {
   }
   /// @return true if the task was unfinished and is now cancelled
   bool cancel() const;
+  /// @return the task's metadata as a JSON object, std::nullopt while unfinished
+  std::optional<std::string> meta_json() const;
   /// Releases the task; later calls raise TaskNotFound. Closing twice is fine.
   void close() noexcept;
   /// @return whether close() was called

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os/exec"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// stderrKept is how much of the end of a child's stderr is kept for meta and
+// error messages.
+const stderrKept = 64 << 10
+
+// killGrace is how long a cancelled child's process group has between
+// SIGTERM and SIGKILL.
+const killGrace = 500 * time.Millisecond
+
+func init() {
+	register(&Kind{
+		Name: "exec",
+		Doc: "Runs a program (never through a shell) in its own process group; the result is " +
+			"its stdout. Cancelling or timing out kills the whole group.",
+		Params: []Param{
+			{Name: "argv", Type: "list[str]", Required: true, Doc: "the program and its arguments"},
+			{Name: "stdin", Type: "str | bytes", Doc: "what to write to its stdin (default: nothing)"},
+			{Name: "env", Type: "dict[str, str]", Doc: "variables merged over the Python process's os.environ"},
+			{Name: "cwd", Type: "str", Doc: "the working directory"},
+			{Name: "check", Type: "bool", Default: "True", Doc: "fail the task on a non-zero exit code"},
+			{Name: "max_bytes", Type: "int", Default: "67108864", Doc: "fail if stdout grows larger (0: no limit)"},
+		},
+		Prepare: prepareExec,
+	})
+}
+
+// execRun is one validated exec task.
+type execRun struct {
+	argv     []string
+	stdin    []byte
+	env      []string // nil: inherit Go's environment
+	cwd      string
+	check    bool
+	maxBytes int64
+}
+
+func prepareExec(a *Args) (Work, error) {
+	var r execRun
+	var err error
+	if r.argv, err = a.StrList("argv"); err != nil {
+		return nil, err
+	}
+	if len(r.argv) == 0 || r.argv[0] == "" {
+		return nil, a.errorf("argv", "must name a program: a non-empty list of str")
+	}
+	if r.stdin, _, err = a.Data("stdin"); err != nil {
+		return nil, err
+	}
+	env, err := a.StrMap("env")
+	if err != nil {
+		return nil, err
+	}
+	for k := range env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return nil, a.errorf("env", "has an invalid variable name %q", k)
+		}
+	}
+	if env != nil {
+		r.env = make([]string, 0, len(env))
+		for k, v := range env {
+			r.env = append(r.env, k+"="+v)
+		}
+		sort.Strings(r.env)
+	}
+	if r.cwd, err = a.Str("cwd", ""); err != nil {
+		return nil, err
+	}
+	if r.check, err = a.Bool("check", true); err != nil {
+		return nil, err
+	}
+	if r.maxBytes, err = a.Int("max_bytes", 64<<20, 0, math.MaxInt64); err != nil {
+		return nil, err
+	}
+	return r.run, nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	buf []byte
+	max int
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > b.max {
+		b.buf = append(b.buf[:0], b.buf[len(b.buf)-b.max:]...)
+	}
+	return len(p), nil
+}
+
+// guardedWriter fails once more than max bytes arrive and calls onOverflow,
+// which kills the child: otherwise it would block on a pipe nobody reads.
+type guardedWriter struct {
+	out        *limitedBuffer
+	onOverflow func()
+}
+
+func (w guardedWriter) Write(p []byte) (int, error) {
+	n, err := w.out.Write(p)
+	if err != nil {
+		w.onOverflow()
+	}
+	return n, err
+}
+
+func (r execRun) run(ctx context.Context) (Result, error) {
+	cmd := exec.Command(r.argv[0], r.argv[1:]...)
+	cmd.Dir = r.cwd
+	cmd.Env = r.env
+	if r.stdin != nil {
+		cmd.Stdin = bytes.NewReader(r.stdin)
+	}
+	// Its own process group, so that cancellation reaches its children too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Children that outlive the program may hold its stdout open: stop
+	// waiting for the pipes soon after the program itself exits.
+	cmd.WaitDelay = time.Second
+
+	stdout := &limitedBuffer{max: r.maxBytes, what: "stdout"}
+	stderr := &tailBuffer{max: stderrKept}
+	overflow := make(chan struct{}, 1)
+	cmd.Stdout = guardedWriter{out: stdout, onOverflow: func() {
+		select {
+		case overflow <- struct{}{}:
+		default:
+		}
+	}}
+	cmd.Stderr = stderr
+
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return Result{}, err
+	}
+	pgid := cmd.Process.Pid
+	exited := make(chan struct{})
+	reaperDone := make(chan struct{})
+	go func() {
+		defer close(reaperDone)
+		select {
+		case <-exited:
+			return
+		case <-ctx.Done():
+		case <-overflow:
+		}
+		killGroup(pgid, exited)
+	}()
+	waitErr := cmd.Wait()
+	close(exited)
+	<-reaperDone
+
+	code := exitCode(cmd, waitErr)
+	meta := map[string]any{
+		"exit_code": code,
+		"stderr":    string(stderr.buf),
+		"elapsed":   time.Since(start).Seconds(),
+		"pid":       pgid,
+	}
+	res := Result{Data: stdout.Bytes(), Meta: meta}
+	switch {
+	case ctx.Err() != nil:
+		return Result{Meta: meta}, ctx.Err()
+	case stdout.Overflowed():
+		return Result{Meta: meta}, fmt.Errorf("%s: stdout is larger than max_bytes (%d)", r.argv[0], r.maxBytes)
+	case waitErr != nil && !isExitError(waitErr):
+		return Result{Meta: meta}, waitErr
+	case r.check && code != 0:
+		err := fmt.Errorf("%s exited with code %d", r.argv[0], code)
+		if text := tail(string(stderr.buf), 1000); text != "" {
+			err = fmt.Errorf("%w; stderr ends with: %s", err, text)
+		}
+		return Result{Meta: meta}, err
+	}
+	return res, nil
+}
+
+// killGroup asks the process group to terminate, then kills what is left of
+// it once the leader has exited or the grace period is over.
+func killGroup(pgid int, exited <-chan struct{}) {
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(killGrace):
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+}
+
+// exitCode is the program's exit code, or minus the signal that killed it
+// (as Python's subprocess reports it).
+func exitCode(cmd *exec.Cmd, waitErr error) int {
+	if cmd.ProcessState == nil {
+		return -1
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return -int(ws.Signal())
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+func isExitError(err error) bool {
+	var exitErr *exec.ExitError
+	return errors.As(err, &exitErr)
+}
+
+// tail returns the last n bytes of s, marked when cut.
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
