@@ -20,55 +20,60 @@ import (
 // This file converts between the C ABI's types and the Go API: handles,
 // argument arrays, error structs and status codes. exports.go uses it.
 
-// runtimeRegistry maps the handles given to C to runtimes. Handles start at
-// 1 and are never reused. Runtimes are created rarely and looked up on every
-// call, so lookups read an immutable map through an atomic pointer, and
-// changes copy it.
-type runtimeRegistry struct {
+// registry maps the handles given to C to Go objects (runtimes, wait sets).
+// Handles start at 1 and are never reused. Objects are created rarely and
+// looked up on every call, so lookups read an immutable map through an
+// atomic pointer, and changes copy it.
+type registry[T any] struct {
 	mu   sync.Mutex
 	last uint64
-	m    atomic.Pointer[map[uint64]*Runtime]
+	m    atomic.Pointer[map[uint64]*T]
 }
 
-var runtimes runtimeRegistry
+var (
+	runtimes registry[Runtime]
+	waitSets registry[WaitSet]
+)
 
-func (r *runtimeRegistry) add(rt *Runtime) uint64 {
+func (r *registry[T]) add(v *T) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.last++
-	next := map[uint64]*Runtime{r.last: rt}
+	next := map[uint64]*T{r.last: v}
 	if old := r.m.Load(); old != nil {
-		for h, v := range *old {
-			next[h] = v
+		for h, x := range *old {
+			next[h] = x
 		}
 	}
 	r.m.Store(&next)
 	return r.last
 }
 
-func (r *runtimeRegistry) remove(h uint64) {
+func (r *registry[T]) remove(h uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.m.Load()
 	if old == nil {
 		return
 	}
-	next := make(map[uint64]*Runtime, len(*old))
-	for k, v := range *old {
+	next := make(map[uint64]*T, len(*old))
+	for k, x := range *old {
 		if k != h {
-			next[k] = v
+			next[k] = x
 		}
 	}
 	r.m.Store(&next)
 }
 
-// lookupRuntime resolves a runtime handle; a closed or bogus handle gives nil.
-func lookupRuntime(h C.uint64_t) *Runtime {
-	if m := runtimes.m.Load(); m != nil {
-		return (*m)[uint64(h)]
+func (r *registry[T]) get(h uint64) *T {
+	if m := r.m.Load(); m != nil {
+		return (*m)[h]
 	}
 	return nil
 }
+
+// lookupRuntime resolves a runtime handle; a closed or bogus handle gives nil.
+func lookupRuntime(h C.uint64_t) *Runtime { return runtimes.get(uint64(h)) }
 
 // goBytes copies n bytes of C memory into a new Go slice (no 2 GiB limit,
 // unlike C.GoBytes).

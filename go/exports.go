@@ -263,6 +263,88 @@ func gogo_task_release(h C.uint64_t, id C.int64_t) (rc C.int) {
 	return statusOf(rt.Release(int64(id)), nil)
 }
 
+// gogo_waitset_new creates a wait set (see waitset.go) and writes its handle;
+// with with_fd != 0 it also writes the read end of a non-blocking pipe that
+// becomes readable when completions are ready (for event loops), else -1.
+//
+//export gogo_waitset_new
+func gogo_waitset_new(withFd C.int, out *C.uint64_t, outFd *C.int, cerr *C.gogo_error) (rc C.int) {
+	defer recoverExport(&rc, cerr)
+	ws, err := NewWaitSet(withFd != 0)
+	if err != nil {
+		return statusOf(err, cerr)
+	}
+	*out = C.uint64_t(waitSets.add(ws))
+	*outFd = C.int(ws.Fd())
+	return C.GOGO_OK
+}
+
+// gogo_waitset_watch makes the wait set receive tags[i] when task ids[i] of
+// the runtime finishes, for i < n (at once for a finished task). It stops at
+// the first unknown id with GOGO_E_NOT_FOUND and writes its index to failed.
+//
+//export gogo_waitset_watch
+func gogo_waitset_watch(wh C.uint64_t, h C.uint64_t, ids *C.int64_t, tags *C.uint64_t, n C.size_t,
+	failed *C.size_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	ws := waitSets.get(uint64(wh))
+	rt := lookupRuntime(h)
+	if ws == nil || rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	if n == 0 {
+		return C.GOGO_OK
+	}
+	idList, tagList := unsafe.Slice(ids, int(n)), unsafe.Slice(tags, int(n))
+	for i := range idList {
+		if err := rt.Watch(int64(idList[i]), ws, uint64(tagList[i])); err != nil {
+			*failed = C.size_t(i)
+			return statusOf(err, nil)
+		}
+	}
+	return C.GOGO_OK
+}
+
+// gogo_waitset_take waits until a watched task has finished or timeout_ns
+// passes (< 0: no limit, 0: just look), then writes up to cap tags of finished
+// tasks, oldest first, and their number. GOGO_E_TIMEOUT if none in time.
+//
+//export gogo_waitset_take
+func gogo_waitset_take(wh C.uint64_t, timeoutNs C.int64_t, tags *C.uint64_t, capacity C.size_t,
+	count *C.size_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	ws := waitSets.get(uint64(wh))
+	if ws == nil {
+		return C.GOGO_E_CLOSED
+	}
+	*count = 0
+	if capacity == 0 {
+		return statusOf(errInvalid, nil)
+	}
+	got, err := ws.Take(int(capacity), duration(timeoutNs))
+	if err != nil {
+		return statusOf(err, nil)
+	}
+	out := unsafe.Slice(tags, int(capacity))
+	for i, tag := range got {
+		out[i] = C.uint64_t(tag)
+	}
+	*count = C.size_t(len(got))
+	return C.GOGO_OK
+}
+
+// gogo_waitset_close closes the wait set and its pipe; closing twice is fine.
+//
+//export gogo_waitset_close
+func gogo_waitset_close(wh C.uint64_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	if ws := waitSets.get(uint64(wh)); ws != nil {
+		ws.Close()
+		waitSets.remove(uint64(wh))
+	}
+	return C.GOGO_OK
+}
+
 // gogo_free releases memory that Go handed to the caller.
 //
 //export gogo_free

@@ -133,6 +133,12 @@ int gogo_task_meta(uint64_t runtime, int64_t task_id, char** json, size_t* json_
 int gogo_task_cancel(uint64_t runtime, int64_t task_id, int32_t* cancelled);
 int gogo_task_release(uint64_t runtime, int64_t task_id);
 int gogo_task_release_many(uint64_t runtime, const int64_t* task_ids, size_t n);
+int gogo_waitset_new(int with_fd, uint64_t* waitset, int* fd, gogo_error* err);
+int gogo_waitset_watch(uint64_t waitset, uint64_t runtime, const int64_t* task_ids,
+                       const uint64_t* tags, size_t n, size_t* failed);
+int gogo_waitset_take(uint64_t waitset, int64_t timeout_ns, uint64_t* tags, size_t cap,
+                      size_t* count);
+int gogo_waitset_close(uint64_t waitset);
 void gogo_free(void* ptr);
 void gogo_error_clear(gogo_error* err);
 #endif

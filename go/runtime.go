@@ -161,6 +161,30 @@ func (rt *Runtime) settle(t *Task, state State, res Result, terr *TaskError) {
 	t.result = res
 	t.err = terr
 	close(t.done)
+	for _, w := range t.watchers {
+		w.set.push(w.tag)
+	}
+	t.watchers = nil
+}
+
+// Watch makes ws receive tag when the task with id finishes (at once if it
+// has finished already).
+func (rt *Runtime) Watch(id int64, ws *WaitSet, tag uint64) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return ErrClosed
+	}
+	t := rt.tasks.get(id)
+	if t == nil {
+		return ErrNotFound
+	}
+	if t.state.Done() {
+		ws.push(tag)
+	} else {
+		t.watchers = append(t.watchers, watcher{ws, tag})
+	}
+	return nil
 }
 
 // startQueued starts queued tasks while slots are free. Called with mu held.

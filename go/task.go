@@ -57,9 +57,10 @@ type Task struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 
-	state  State
-	result Result
-	err    *TaskError
+	state    State
+	result   Result
+	err      *TaskError
+	watchers []watcher // wait sets to tell when it finishes
 }
 
 // closedChan is the done channel of tasks that finished during their spawn.

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common.hpp"
 #include "gogoroutines/runtime.hpp"
@@ -171,6 +172,50 @@ std::int64_t spawn(gg::Runtime& rt, std::string_view kind, py::handle timeout,
                    [&](const gg::Args& args) { return rt.spawn(kind, args, seconds); });
 }
 
+// WaitSet.watch(tasks, tags): watches Task objects, in runs of one runtime.
+void watch_tasks(gg::WaitSet& ws, const py::sequence& tasks, const py::sequence& tags) {
+  const std::size_t n = tasks.size();
+  if (tags.size() != n) throw_invalid("watch() needs one tag per task");
+  std::vector<std::int64_t> ids;
+  std::vector<std::uint64_t> run_tags;
+  const gg::Runtime* run_runtime = nullptr;
+  const auto flush = [&] {
+    if (!ids.empty()) ws.watch(*run_runtime, ids.data(), run_tags.data(), ids.size());
+    ids.clear();
+    run_tags.clear();
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    py::object item = tasks[i];
+    const gg::Task* task = task_from(item);
+    if (task == nullptr) {
+      throw_invalid("watch() takes Task objects, got " +
+                    py::str(py::type::of(item).attr("__name__")).cast<std::string>());
+    }
+    if (task->closed()) {
+      throw gg::TaskNotFound(task->id(), "task " + std::to_string(task->id()) + " is closed");
+    }
+    if (run_runtime != nullptr && !run_runtime->same_as(task->runtime())) flush();
+    run_runtime = &task->runtime();
+    ids.push_back(task->id());
+    run_tags.push_back(tags[i].cast<std::uint64_t>());
+  }
+  flush();
+}
+
+// WaitSet.take(timeout, max): tags of finished tasks, waiting in slices.
+py::list take_tags(gg::WaitSet& ws, std::optional<double> timeout, std::size_t max) {
+  if (max == 0) throw_invalid("max must be at least 1");
+  std::vector<std::uint64_t> tags(std::min<std::size_t>(max, 65536));
+  std::size_t count = 0;
+  wait_in_slices(timeout, [&](double slice) {
+    count = ws.take(slice, tags.data(), tags.size());
+    return count > 0;
+  });
+  py::list out(count);
+  for (std::size_t i = 0; i < count; ++i) out[i] = py::int_(tags[i]);
+  return out;
+}
+
 py::tuple stats_tuple(const gg::Stats& s) {
   return py::make_tuple(s.total, s.active, s.queued, s.completed, s.failed, s.cancelled,
                         s.goroutines);
@@ -284,6 +329,13 @@ PYBIND11_MODULE(_core, m) {
       .def("close", &gg::Runtime::close, py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("closed", &gg::Runtime::closed)
       .def_property_readonly("max_concurrency", &gg::Runtime::max_concurrency);
+
+  py::class_<gg::WaitSet>(m, "WaitSet", "Completions of watched tasks, in the order they happen.")
+      .def(py::init<bool>(), py::arg("with_fd") = false)
+      .def_property_readonly("fd", &gg::WaitSet::fd)
+      .def("watch", &watch_tasks, py::arg("tasks"), py::arg("tags"))
+      .def("take", &take_tags, py::arg("timeout") = py::none(), py::arg("max") = 1024)
+      .def("close", &gg::WaitSet::close);
 
   m.def("info_json", &gg::Runtime::info_json, "JSON: Go version, GOMAXPROCS, task kinds.");
   m.attr("__version__") = GOGOROUTINES_VERSION;

@@ -139,6 +139,26 @@ PyObject* task_close(PyObject* self, PyObject*) {
   Py_RETURN_NONE;
 }
 
+// Calls function `name` of the pure-Python module `module` with self (and arg).
+PyObject* call_python(const char* module, const char* name, PyObject* self,
+                      PyObject* arg = nullptr) {
+  return guarded([&] {
+    py::object fn = py::module_::import(module).attr(name);
+    py::object out = arg == nullptr ? fn(py::handle(self)) : fn(py::handle(self), py::handle(arg));
+    return out.release().ptr();
+  });
+}
+
+PyObject* task_await(PyObject* self) { return call_python("gogoroutines.aio", "await_task", self); }
+
+PyObject* task_future(PyObject* self, PyObject*) {
+  return call_python("gogoroutines.callbacks", "future", self);
+}
+
+PyObject* task_add_done_callback(PyObject* self, PyObject* fn) {
+  return call_python("gogoroutines.callbacks", "add_done_callback", self, fn);
+}
+
 PyObject* task_enter(PyObject* self, PyObject*) { return Py_NewRef(self); }
 
 PyObject* task_exit(PyObject* self, PyObject*) {
@@ -199,6 +219,11 @@ PyMethodDef task_methods[] = {
     {"cancel", task_cancel, METH_NOARGS,
      "Cancel the task; return True if it was unfinished and is now cancelled."},
     {"close", task_close, METH_NOARGS, "Release the task from its runtime (idempotent)."},
+    {"future", task_future, METH_NOARGS,
+     "A concurrent.futures.Future resolved with result() when the task ends; cancelling it "
+     "cancels the task."},
+    {"add_done_callback", task_add_done_callback, METH_O,
+     "Call fn(task) once the task has finished (at once if it has); exceptions are logged."},
     {"__enter__", task_enter, METH_NOARGS, nullptr},
     {"__exit__", task_exit, METH_VARARGS, nullptr},
     {nullptr, nullptr, 0, nullptr},
@@ -227,6 +252,7 @@ PyObject* create_task_type() {
   static PyType_Slot slots[] = {
       {Py_tp_dealloc, reinterpret_cast<void*>(task_dealloc)},
       {Py_tp_repr, reinterpret_cast<void*>(task_repr)},
+      {Py_am_await, reinterpret_cast<void*>(task_await)},
       {Py_tp_methods, task_methods},
       {Py_tp_getset, task_getset},
       {Py_tp_members, task_members},
@@ -247,6 +273,11 @@ PyObject* create_task_type() {
   task_type = reinterpret_cast<PyTypeObject*>(type);
   Py_INCREF(type);  // kept for wrap_task for the life of the process
   return type;
+}
+
+const gg::Task* task_from(py::handle obj) {
+  if (task_type == nullptr || Py_TYPE(obj.ptr()) != task_type) return nullptr;
+  return &task_of(obj.ptr());
 }
 
 py::object wrap_task(gg::Task&& task) {

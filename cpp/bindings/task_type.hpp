@@ -11,6 +11,10 @@ namespace gogoroutines::binding {
 /// @return a new reference to the type object
 PyObject* create_task_type();
 
+/// @param obj a Python object
+/// @return the task inside obj if it is a Task, else nullptr
+const gogoroutines::Task* task_from(pybind11::handle obj);
+
 /// Wraps a task in a new Python Task object, taking ownership of it.
 /// @param task the task, moved in
 /// @return the new Python object

@@ -2,6 +2,9 @@
 // by ctest. A tiny runner: each TEST is a function; CHECK records a failure
 // and goes on; the program prints "N passed, M failed" and exits non-zero on
 // any failure.
+#include <poll.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -218,6 +221,52 @@ TEST(threads_share_one_runtime) {
   for (auto& th : threads) th.join();
   for (int k = 0; k < 4; ++k) CHECK(bad[k] == 0);
   CHECK(rt.stats().total == 0);
+}
+
+TEST(wait_set_hands_back_tags_in_completion_order) {
+  gg::Runtime rt;
+  gg::Runtime other;
+  gg::WaitSet ws;
+  gg::Task slow = rt.go("sleep", gg::Args().number("seconds", 0.2));
+  gg::Task fast = other.go("sleep", gg::Args().number("seconds", 0.01));
+  gg::Task done = rt.go("echo", gg::Args().str("data", "x"));
+  ws.watch(slow, 10);
+  ws.watch(fast, 20);
+  ws.watch(done, 30);
+  std::uint64_t tags[8];
+  CHECK(ws.take(5.0, tags, 8) >= 1 && tags[0] == 30);  // finished before it was watched
+  std::vector<std::uint64_t> order;
+  while (order.size() < 2) {
+    const std::size_t n = ws.take(5.0, tags, 8);
+    CHECK(n > 0);
+    if (n == 0) break;
+    order.insert(order.end(), tags, tags + n);
+  }
+  CHECK(order == (std::vector<std::uint64_t>{20, 10}));
+  CHECK(ws.take(0.0, tags, 8) == 0);
+  CHECK(ws.take(0.01, tags, 8) == 0);
+  gg::Task cancelled = rt.go("sleep", gg::Args().number("seconds", 30));
+  ws.watch(cancelled, 40);
+  cancelled.cancel();
+  CHECK(ws.take(5.0, tags, 8) == 1 && tags[0] == 40);
+  gg::Task closed = rt.go("echo", gg::Args().str("data", "y"));
+  closed.close();
+  CHECK_THROWS(gg::TaskNotFound, ws.watch(closed, 50), "closed");
+}
+
+TEST(wait_set_fd_becomes_readable) {
+  gg::Runtime rt;
+  gg::WaitSet ws(true);
+  CHECK(ws.fd() >= 0);
+  char byte = 0;
+  CHECK(read(ws.fd(), &byte, 1) == -1);  // nothing yet (non-blocking)
+  gg::Task t = rt.go("sleep", gg::Args().number("seconds", 0.01));
+  ws.watch(t, 7);
+  pollfd pfd{ws.fd(), POLLIN, 0};
+  CHECK(poll(&pfd, 1, 5000) == 1);
+  CHECK(read(ws.fd(), &byte, 1) == 1);
+  std::uint64_t tag = 0;
+  CHECK(ws.take(0.0, &tag, 1) == 1 && tag == 7);
 }
 
 TEST(info_lists_go_version_and_kinds) {

@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from ._types import Stats, Status
+from .aio import as_completed_async
 from .compat import (
     go_check_status,
     go_cleanup,
@@ -41,6 +42,14 @@ from .errors import (
     WaitTimeout,
 )
 from .runtime import Runtime, default_runtime
+from .waiting import (
+    ALL_COMPLETED,
+    FIRST_COMPLETED,
+    FIRST_EXCEPTION,
+    DoneAndNotDoneTasks,
+    as_completed,
+    wait,
+)
 
 if TYPE_CHECKING:
     from ._core import Task
@@ -53,6 +62,10 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "ALL_COMPLETED",
+    "FIRST_COMPLETED",
+    "FIRST_EXCEPTION",
+    "DoneAndNotDoneTasks",
     "ForkError",
     "GoError",
     "InternalError",
@@ -70,6 +83,8 @@ __all__ = [
     "UnknownKind",
     "WaitTimeout",
     "__version__",
+    "as_completed",
+    "as_completed_async",
     "default_runtime",
     "go_check_status",
     "go_cleanup",
@@ -79,4 +94,5 @@ __all__ = [
     "go_start_goroutine",
     "go_start_goroutine_with_task",
     "go_wait",
+    "wait",
 ]

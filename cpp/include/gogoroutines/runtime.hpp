@@ -29,12 +29,12 @@ namespace gogoroutines {
 
 /// Where a task is in its life. The numbers are those of the C ABI.
 enum class Status : int {
-  NotFound = GOGO_STATE_NOT_FOUND,
-  Running = GOGO_STATE_RUNNING,
-  Completed = GOGO_STATE_COMPLETED,
-  Failed = GOGO_STATE_FAILED,
-  Cancelled = GOGO_STATE_CANCELLED,
-  Queued = GOGO_STATE_QUEUED,
+  NotFound = GOGO_STATE_NOT_FOUND,   ///< unknown id, or the task was released
+  Running = GOGO_STATE_RUNNING,      ///< started, not finished
+  Completed = GOGO_STATE_COMPLETED,  ///< finished with a result
+  Failed = GOGO_STATE_FAILED,        ///< finished with an error (or its timeout passed)
+  Cancelled = GOGO_STATE_CANCELLED,  ///< cancelled before it finished
+  Queued = GOGO_STATE_QUEUED,        ///< waiting for a slot under max_concurrency
 };
 
 /// @return the name of a status ("RUNNING", "COMPLETED", ...)
@@ -48,13 +48,13 @@ constexpr bool is_done(Status status) noexcept {
 /// A consistent snapshot of a runtime's task table:
 /// total == active + completed + failed + cancelled, and queued <= active.
 struct Stats {
-  std::int64_t total = 0;
-  std::int64_t active = 0;
-  std::int64_t queued = 0;
-  std::int64_t completed = 0;
-  std::int64_t failed = 0;
-  std::int64_t cancelled = 0;
-  std::int64_t goroutines = 0;
+  std::int64_t total = 0;       ///< tasks in the table (spawned and not yet released)
+  std::int64_t active = 0;      ///< of those, queued or running
+  std::int64_t queued = 0;      ///< of the active ones, waiting for a slot
+  std::int64_t completed = 0;   ///< finished with a result
+  std::int64_t failed = 0;      ///< finished with an error
+  std::int64_t cancelled = 0;   ///< cancelled before they finished
+  std::int64_t goroutines = 0;  ///< goroutines in the whole Go runtime (runtime.NumGoroutine)
 
   /// @return "Total: T, Active: A, Completed: C, Failed: F, Go Routines: G",
   ///         exactly the format of the PHP extension this project ports
@@ -68,6 +68,7 @@ struct Stats {
 /// spawn that uses these Args has returned (Go copies what it keeps).
 class Args {
  public:
+  /// Whether a setter copies its strings (Copy) or only points at them (View).
   enum class Ownership { Copy, View };
 
   /// @param name argument name
@@ -133,6 +134,7 @@ class Args {
 using Timeout = std::optional<double>;
 
 class Task;
+class WaitSet;
 
 namespace detail {
 struct RuntimeState;
@@ -229,12 +231,17 @@ class Runtime {
   /// @return the concurrency limit given at construction (0: none)
   std::int64_t max_concurrency() const noexcept;
 
+  /// @param other another runtime handle
+  /// @return whether both are copies of the same runtime
+  bool same_as(const Runtime& other) const noexcept { return state_ == other.state_; }
+
   /// @return a JSON document: Go version, GOMAXPROCS, the task kinds and their
   ///         parameters
   static std::string info_json();
 
  private:
   friend class Task;
+  friend class WaitSet;
   // Calls gogo_task_result once and returns its status code, throwing only
   // for a closed runtime, an unknown task or an internal error.
   int fetch(std::int64_t id, std::int64_t timeout_ns, char* buf, std::size_t cap, std::size_t* len,
@@ -299,6 +306,7 @@ class Task {
 
  private:
   friend class Runtime;
+  friend class WaitSet;
   // What this process has seen of the task's end. A completed task's small
   // result is kept here, so that waits and reads after the first one (and
   // all of them for tasks that finish during their spawn) need no call into
@@ -318,6 +326,49 @@ class Task {
   std::atomic<bool> closed_{false};
   mutable std::atomic<int> seen_{kUnknown};
   mutable std::string cached_result_;
+};
+
+/// Collects the completions of watched tasks, of any runtime, in the order
+/// they happen: "wait for any of these" without polling. Optionally it has a
+/// file descriptor that becomes readable when completions are ready, for an
+/// event loop to watch. Move-only; closed when destroyed.
+class WaitSet {
+ public:
+  /// @param with_fd whether to create the file descriptor (see fd())
+  explicit WaitSet(bool with_fd = false);
+  WaitSet(WaitSet&& other) noexcept;
+  WaitSet& operator=(WaitSet&& other) noexcept;
+  WaitSet(const WaitSet&) = delete;
+  WaitSet& operator=(const WaitSet&) = delete;
+  ~WaitSet();
+
+  /// @return the read end of a non-blocking pipe that becomes readable when
+  ///         completions are ready (drain it, then take()), or -1
+  int fd() const noexcept { return fd_; }
+  /// Watches tasks of one runtime: take() hands back tags[i] once ids[i] has
+  /// finished (at once if it has already).
+  /// @param runtime the runtime of the tasks
+  /// @param ids task ids
+  /// @param tags the caller's tag for each task
+  /// @param n how many tasks
+  /// @throw TaskNotFound (for the first unknown id; earlier ones are watched)
+  void watch(const Runtime& runtime, const std::int64_t* ids, const std::uint64_t* tags,
+             std::size_t n);
+  /// @param task a task to watch
+  /// @param tag the caller's tag for it
+  void watch(const Task& task, std::uint64_t tag);
+  /// Waits until a watched task has finished or the timeout passes.
+  /// @param timeout seconds; 0 only looks; std::nullopt waits for ever
+  /// @param tags where to write the tags of finished tasks, oldest first
+  /// @param cap room in tags (at least 1)
+  /// @return how many tags were written; 0 if the timeout ran out
+  std::size_t take(Timeout timeout, std::uint64_t* tags, std::size_t cap);
+  /// Closes the wait set and its file descriptor; closing twice is fine.
+  void close() noexcept;
+
+ private:
+  std::uint64_t handle_ = 0;
+  int fd_ = -1;
 };
 
 namespace detail {
