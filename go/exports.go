@@ -127,6 +127,95 @@ func gogo_task_spawn(h C.uint64_t, kind *C.char, kindLen C.size_t, args *C.gogo_
 	return C.GOGO_OK
 }
 
+// gogo_task_spawn_many spawns one task of the named kind per item of batch,
+// a single GOGO_ARG_LIST argument whose items are GOGO_ARG_MAPs of arguments,
+// and writes the ids, in item order, to ids (room for as many as items).
+// Every item is validated first: a bad one fails the whole batch, with a
+// message naming its index.
+//
+//export gogo_task_spawn_many
+func gogo_task_spawn_many(h C.uint64_t, kind *C.char, kindLen C.size_t, batch *C.gogo_arg,
+	timeoutNs C.int64_t, ids *C.int64_t, cerr *C.gogo_error) (rc C.int) {
+	defer recoverExport(&rc, cerr)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	if timeoutNs == 0 {
+		return statusOf(fmt.Errorf("%w: a task timeout must be positive", errInvalid), cerr)
+	}
+	values, err := decodeArgs(batch, 1, 0)
+	if err != nil {
+		return statusOf(fmt.Errorf("%w: %v", errInvalid, err), cerr)
+	}
+	if values[0].Type != TypeList {
+		return statusOf(fmt.Errorf("%w: a batch must be a list of argument maps", errInvalid), cerr)
+	}
+	items := make([][]Value, len(values[0].Items))
+	for i, item := range values[0].Items {
+		if item.Type != TypeMap {
+			return statusOf(fmt.Errorf("%w: item %d of the batch is not an argument map", errInvalid, i), cerr)
+		}
+		items[i] = item.Items
+	}
+	got, err := rt.SpawnMany(cView(kind, kindLen), items, duration(timeoutNs))
+	if err != nil {
+		return statusOf(err, cerr)
+	}
+	out := unsafe.Slice(ids, len(got))
+	for i, id := range got {
+		out[i] = C.int64_t(id)
+	}
+	return C.GOGO_OK
+}
+
+// gogo_task_collect reports the outcomes of finished tasks among ids[0:n],
+// in order, and releases them: for each, outcomes[i] gets its id, state,
+// failure code and the offset and length in buf of its data (the result, or
+// a failed task's error message). It stops before the first unfinished task
+// or when buf is full, and writes how many it reported to count. If the first
+// task's data alone does not fit, it returns GOGO_E_BUFFER_TOO_SMALL with the
+// needed size in outcomes[0].len and releases nothing.
+//
+//export gogo_task_collect
+func gogo_task_collect(h C.uint64_t, ids *C.int64_t, n C.size_t, outcomes *C.gogo_outcome,
+	buf *C.char, capacity C.size_t, count *C.size_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	*count = 0
+	if n == 0 {
+		return C.GOGO_OK
+	}
+	idList := make([]int64, int(n))
+	for i, id := range unsafe.Slice(ids, int(n)) {
+		idList[i] = int64(id)
+	}
+	if first, err := rt.peekSize(idList[0]); err == nil && first > int(capacity) {
+		unsafe.Slice(outcomes, 1)[0].len = C.size_t(first)
+		return C.GOGO_E_BUFFER_TOO_SMALL
+	}
+	got, err := rt.Collect(idList, int(capacity))
+	if err != nil {
+		return statusOf(err, nil)
+	}
+	out := unsafe.Slice(outcomes, int(n))
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
+	offset := 0
+	for i, o := range got {
+		copy(dst[offset:], o.Data)
+		out[i] = C.gogo_outcome{
+			task_id: C.int64_t(o.ID), state: C.int32_t(o.State), failure: C.int32_t(o.Failure),
+			offset: C.size_t(offset), len: C.size_t(len(o.Data)),
+		}
+		offset += len(o.Data)
+	}
+	*count = C.size_t(len(got))
+	return C.GOGO_OK
+}
+
 // gogo_task_status writes the task's state (GOGO_STATE_NOT_FOUND if the id is
 // unknown or released) without waiting.
 //

@@ -105,6 +105,15 @@ typedef struct gogo_error {
   size_t stack_len;
 } gogo_error;
 
+/* How one finished task ended, as gogo_task_collect reports it. */
+typedef struct gogo_outcome {
+  int64_t task_id;
+  int32_t state;   /* enum gogo_task_state (GOGO_STATE_NOT_FOUND for an unknown id) */
+  int32_t failure; /* enum gogo_failure, for GOGO_STATE_FAILED */
+  size_t offset;   /* where its data (result or error message) starts in the buffer */
+  size_t len;      /* the data's length */
+} gogo_outcome;
+
 /* A snapshot of one runtime's task table, taken atomically. */
 typedef struct gogo_stats {
   int64_t total;  /* tasks in the table: active + completed + failed + cancelled */
@@ -125,6 +134,10 @@ int gogo_runtime_stats(uint64_t runtime, gogo_stats* stats);
 int gogo_task_spawn(uint64_t runtime, const char* kind, size_t kind_len, const gogo_arg* args,
                     size_t nargs, int64_t timeout_ns, int64_t* task_id, int32_t* state, char* buf,
                     size_t cap, size_t* len, gogo_error* err);
+int gogo_task_spawn_many(uint64_t runtime, const char* kind, size_t kind_len, const gogo_arg* batch,
+                         int64_t timeout_ns, int64_t* task_ids, gogo_error* err);
+int gogo_task_collect(uint64_t runtime, const int64_t* task_ids, size_t n, gogo_outcome* outcomes,
+                      char* buf, size_t cap, size_t* count);
 int gogo_task_status(uint64_t runtime, int64_t task_id, int32_t* state);
 int gogo_task_wait(uint64_t runtime, int64_t task_id, int64_t timeout_ns, int32_t* state);
 int gogo_task_result(uint64_t runtime, int64_t task_id, int64_t timeout_ns, char* buf, size_t cap,

@@ -75,24 +75,62 @@ func (rt *Runtime) Spawn(kind string, values []Value, timeout time.Duration) (in
 // spawn. A task of an Inline kind with a free slot runs to its end before
 // SpawnTask returns (state StateCompleted or StateFailed).
 func (rt *Runtime) SpawnTask(kind string, values []Value, timeout time.Duration) (*Task, State, error) {
-	if timeout < 0 {
-		timeout = 0
-	}
-	k, work, err := prepare(rt, kind, values)
+	t, err := rt.newTask(kind, values, timeout)
 	if err != nil {
 		return nil, StateNotFound, err
 	}
-	t := &Task{Kind: k, work: work, timeout: timeout}
-
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.closed {
 		return nil, StateNotFound, ErrClosed
 	}
+	return t, rt.enterLocked(t), nil
+}
+
+// SpawnMany spawns one task of kind per item of args. Every item is
+// validated before any task starts: a bad item fails the whole batch, with an
+// error naming its index. It returns the ids in item order.
+func (rt *Runtime) SpawnMany(kind string, items [][]Value, timeout time.Duration) ([]int64, error) {
+	tasks := make([]*Task, len(items))
+	for i, values := range items {
+		t, err := rt.newTask(kind, values, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("item %d: %w", i, err)
+		}
+		tasks[i] = t
+	}
+	ids := make([]int64, len(tasks))
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return nil, ErrClosed
+	}
+	for i, t := range tasks {
+		rt.enterLocked(t)
+		ids[i] = t.ID
+	}
+	return ids, nil
+}
+
+// newTask validates the arguments and returns a task ready to enter the table.
+func (rt *Runtime) newTask(kind string, values []Value, timeout time.Duration) (*Task, error) {
+	if timeout < 0 {
+		timeout = 0
+	}
+	k, work, err := prepare(rt, kind, values)
+	if err != nil {
+		return nil, err
+	}
+	return &Task{Kind: k, work: work, timeout: timeout}, nil
+}
+
+// enterLocked gives t the next id, puts it in the table and starts it (or
+// queues it), returning its state. Called with mu held.
+func (rt *Runtime) enterLocked(t *Task) State {
 	rt.lastID++
 	t.ID = rt.lastID
 	slotFree := rt.maxConcurrency <= 0 || rt.running < rt.maxConcurrency
-	if k.Inline && slotFree {
+	if t.Kind.Inline && slotFree {
 		// Instant work: run it here (under the lock, which it cannot block)
 		// and enter the task in the table already finished.
 		res, terr := t.runInline()
@@ -102,7 +140,7 @@ func (rt *Runtime) SpawnTask(kind string, values []Value, timeout time.Duration)
 		}
 		rt.tasks.put(t)
 		rt.count(StateNotFound, t.state)
-		return t, t.state, nil
+		return t.state
 	}
 	t.done = make(chan struct{})
 	rt.tasks.put(t)
@@ -110,12 +148,56 @@ func (rt *Runtime) SpawnTask(kind string, values []Value, timeout time.Duration)
 		t.state = StateQueued
 		rt.count(StateNotFound, StateQueued)
 		rt.queue = append(rt.queue, t)
-		return t, StateQueued, nil
+		return StateQueued
 	}
 	rt.count(StateNotFound, StateRunning)
 	rt.running++
 	t.start(rt.finish)
-	return t, StateRunning, nil
+	return StateRunning
+}
+
+// Outcome is how a finished task ended, as Collect reports it.
+type Outcome struct {
+	ID      int64
+	State   State
+	Failure Failure
+	Data    []byte // the result, or the error message of a failed task
+}
+
+// Collect reports the outcome of each finished task among ids, in order, and
+// releases it, stopping before the first task that is still unfinished or
+// whose data would take the total past budget bytes (at least one is always
+// reported, whatever its size). Unknown ids are reported as StateNotFound.
+func (rt *Runtime) Collect(ids []int64, budget int) ([]Outcome, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return nil, ErrClosed
+	}
+	out := make([]Outcome, 0, len(ids))
+	used := 0
+	for _, id := range ids {
+		t := rt.tasks.get(id)
+		if t == nil {
+			out = append(out, Outcome{ID: id, State: StateNotFound})
+			continue
+		}
+		if !t.state.Done() {
+			break
+		}
+		o := Outcome{ID: id, State: t.state, Data: t.result.Data}
+		if t.err != nil {
+			o.Failure, o.Data = t.err.Code, []byte(t.err.Message)
+		}
+		if len(out) > 0 && used+len(o.Data) > budget {
+			break
+		}
+		used += len(o.Data)
+		out = append(out, o)
+		rt.count(t.state, StateNotFound)
+		rt.tasks.remove(id)
+	}
+	return out, nil
 }
 
 // ReleaseMany releases each of ids, as Release does, under one lock.
@@ -330,4 +412,19 @@ func (rt *Runtime) Close() {
 	rt.web.close()
 	rt.queue = nil
 	rt.counts = [5]int64{}
+}
+
+// peekSize returns the size of the data Collect would report for a finished
+// task (its result or error message), or an error if it is unknown or running.
+func (rt *Runtime) peekSize(id int64) (int, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	t := rt.tasks.get(id)
+	if t == nil || !t.state.Done() {
+		return 0, ErrNotFound
+	}
+	if t.err != nil {
+		return len(t.err.Message), nil
+	}
+	return len(t.result.Data), nil
 }

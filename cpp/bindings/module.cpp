@@ -172,6 +172,73 @@ std::int64_t spawn(gg::Runtime& rt, std::string_view kind, py::handle timeout,
                    [&](const gg::Args& args) { return rt.spawn(kind, args, seconds); });
 }
 
+// Runtime.spawn_many(kind, timeout, items): one task per dict of arguments.
+py::list spawn_many(gg::Runtime& rt, std::string_view kind, py::handle timeout,
+                    const py::list& items) {
+  const std::optional<double> seconds = task_timeout(timeout);
+  gg::Args batch;
+  batch.reserve(items.size());
+  BufferKeeper buffers;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    py::handle item = items[i];
+    if (!PyDict_Check(item.ptr())) {
+      throw_invalid(std::string(kind) + ": item " + std::to_string(i) +
+                    " must be a dict of arguments, got " +
+                    py::str(py::type::of(item).attr("__name__")).cast<std::string>());
+    }
+    gg::Args args;
+    for (auto entry : py::reinterpret_borrow<py::dict>(item)) {
+      Py_ssize_t len = 0;
+      const char* name = PyUnicode_Check(entry.first.ptr())
+                             ? PyUnicode_AsUTF8AndSize(entry.first.ptr(), &len)
+                             : nullptr;
+      if (name == nullptr) {
+        PyErr_Clear();
+        throw_invalid(std::string(kind) + ": item " + std::to_string(i) +
+                      " has an argument name that is not a UTF-8 str");
+      }
+      add_value(args, std::string_view(name, static_cast<std::size_t>(len)), entry.second, kind,
+                buffers, 1);
+    }
+    batch.map("", std::move(args), Own::View);
+  }
+  const std::vector<std::int64_t> ids = rt.spawn_many(kind, std::move(batch), seconds);
+  py::list out(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) out[i] = py::int_(ids[i]);
+  return out;
+}
+
+std::vector<std::int64_t> to_ids(const py::sequence& ids) {
+  std::vector<std::int64_t> out(ids.size());
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = ids[i].cast<std::int64_t>();
+  return out;
+}
+
+// Runtime.collect(ids): [(id, status, timed_out, value)] for the finished
+// prefix of ids, releasing them. value is the result as str (bytes if it is
+// not UTF-8) or a failed task's error message.
+py::list collect(const gg::Runtime& rt, const py::sequence& ids) {
+  const std::vector<std::int64_t> list = to_ids(ids);
+  std::vector<gg::Outcome> outcomes;
+  std::string buffer;
+  const std::size_t n = rt.collect(list.data(), list.size(), outcomes, buffer);
+  py::list out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const gg::Outcome& o = outcomes[i];
+    PyObject* value =
+        PyUnicode_DecodeUTF8(o.data.data(), static_cast<Py_ssize_t>(o.data.size()),
+                             o.status == gg::Status::Completed ? "strict" : "replace");
+    if (value == nullptr) {
+      PyErr_Clear();
+      value = PyBytes_FromStringAndSize(o.data.data(), static_cast<Py_ssize_t>(o.data.size()));
+      if (value == nullptr) throw py::error_already_set();
+    }
+    out[i] = py::make_tuple(o.id, static_cast<int>(o.status), o.timed_out,
+                            py::reinterpret_steal<py::object>(value));
+  }
+  return out;
+}
+
 // WaitSet.watch(tasks, tags): watches Task objects, in runs of one runtime.
 void watch_tasks(gg::WaitSet& ws, const py::sequence& tasks, const py::sequence& tags) {
   const std::size_t n = tasks.size();
@@ -325,6 +392,15 @@ PYBIND11_MODULE(_core, m) {
           py::arg("id"), py::arg("timeout") = py::none())
       .def("cancel", &gg::Runtime::cancel, py::arg("id"))
       .def("release", &gg::Runtime::release, py::arg("id"))
+      .def("spawn_many", &spawn_many, py::arg("kind"), py::arg("timeout"), py::arg("items"))
+      .def("collect", &collect, py::arg("ids"))
+      .def(
+          "release_many",
+          [](const gg::Runtime& rt, const py::sequence& ids) {
+            const std::vector<std::int64_t> list = to_ids(ids);
+            rt.release_many(list.data(), list.size());
+          },
+          py::arg("ids"))
       .def("stats", [](const gg::Runtime& rt) { return stats_tuple(rt.stats()); })
       .def("close", &gg::Runtime::close, py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("closed", &gg::Runtime::closed)
@@ -334,6 +410,20 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<bool>(), py::arg("with_fd") = false)
       .def_property_readonly("fd", &gg::WaitSet::fd)
       .def("watch", &watch_tasks, py::arg("tasks"), py::arg("tags"))
+      .def(
+          "watch_ids",
+          [](gg::WaitSet& ws, const gg::Runtime& rt, const py::sequence& ids,
+             const py::sequence& tags) {
+            const std::vector<std::int64_t> id_list = to_ids(ids);
+            std::vector<std::uint64_t> tag_list(tags.size());
+            if (tag_list.size() != id_list.size())
+              throw_invalid("watch_ids() needs one tag per id");
+            for (std::size_t i = 0; i < tag_list.size(); ++i) {
+              tag_list[i] = tags[i].cast<std::uint64_t>();
+            }
+            ws.watch(rt, id_list.data(), tag_list.data(), id_list.size());
+          },
+          py::arg("runtime"), py::arg("ids"), py::arg("tags"))
       .def("take", &take_tags, py::arg("timeout") = py::none(), py::arg("max") = 1024)
       .def("close", &gg::WaitSet::close);
 

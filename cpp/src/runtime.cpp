@@ -132,6 +132,51 @@ std::string Stats::to_string() const {
 
 // ---- Args ------------------------------------------------------------------
 
+Args::Args(const Args& other) {
+  args_.reserve(other.args_.size());
+  for (const gogo_arg& arg : other.args_) {
+    const std::string_view name(arg.name, arg.name_len);
+    const std::string_view data(arg.data, arg.len);
+    switch (arg.type) {
+      case GOGO_ARG_STR:
+        str(name, data);
+        break;
+      case GOGO_ARG_BYTES:
+        bytes(name, data);
+        break;
+      case GOGO_ARG_INT:
+        integer(name, arg.int_value);
+        break;
+      case GOGO_ARG_FLOAT:
+        number(name, arg.float_value);
+        break;
+      case GOGO_ARG_BOOL:
+        boolean(name, arg.int_value != 0);
+        break;
+      case GOGO_ARG_LIST:
+      case GOGO_ARG_MAP:
+        for (const Args& items : other.nested_) {
+          if (items.data() == arg.items) {
+            if (arg.type == GOGO_ARG_LIST) {
+              list(name, items);
+            } else {
+              map(name, items);
+            }
+            break;
+          }
+        }
+        break;
+      default:
+        none(name);
+    }
+  }
+}
+
+Args& Args::operator=(const Args& other) {
+  if (this != &other) *this = Args(other);
+  return *this;
+}
+
 std::string_view Args::keep(std::string_view text, Ownership own) {
   if (own == Ownership::View) return text;
   return keep(std::string(text));
@@ -274,6 +319,57 @@ Task Runtime::go(std::string_view kind, const Args& args, Timeout timeout) {
     task.remember(len <= sizeof small ? GOGO_OK : GOGO_E_BUFFER_TOO_SMALL, small, len);
   }
   return task;
+}
+
+std::vector<std::int64_t> Runtime::spawn_many(std::string_view kind, Args items, Timeout timeout) {
+  check_usable(*state_);
+  const std::int64_t deadline = deadline_ns(timeout);
+  const std::size_t n = items.size();
+  Args batch;
+  batch.list("", std::move(items), Args::Ownership::View);
+  std::vector<std::int64_t> ids(n);
+  gogo_error err{};
+  const int rc = gogo_task_spawn_many(state_->handle, kind.data(), kind.size(), batch.data(),
+                                      deadline, ids.data(), &err);
+  if (rc != GOGO_OK) detail::throw_status(rc, err, 0);
+  return ids;
+}
+
+std::size_t Runtime::collect(const std::int64_t* ids, std::size_t n, std::vector<Outcome>& out,
+                             std::string& buffer) const {
+  check_usable(*state_);
+  out.clear();
+  if (n == 0) return 0;
+  if (buffer.size() < (1u << 16)) buffer.resize(1u << 16);
+  std::vector<gogo_outcome> raw(n);
+  std::size_t count = 0;
+  for (;;) {
+    const int rc =
+        gogo_task_collect(state_->handle, ids, n, raw.data(), buffer.data(), buffer.size(), &count);
+    if (rc == GOGO_OK) break;
+    if (rc != GOGO_E_BUFFER_TOO_SMALL) {
+      gogo_error err{};
+      detail::throw_status(rc, err, 0);
+    }
+    buffer.resize(raw[0].len);  // the first result alone is larger than the buffer
+  }
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const gogo_outcome& o = raw[i];
+    out.push_back(Outcome{o.task_id, static_cast<Status>(o.state),
+                          o.state == GOGO_STATE_FAILED && o.failure == GOGO_FAILURE_TIMEOUT,
+                          std::string_view(buffer.data() + o.offset, o.len)});
+  }
+  return count;
+}
+
+void Runtime::release_many(const std::int64_t* ids, std::size_t n) const {
+  check_usable(*state_);
+  const int rc = gogo_task_release_many(state_->handle, ids, n);
+  if (rc != GOGO_OK) {
+    gogo_error err{};
+    detail::throw_status(rc, err, 0);
+  }
 }
 
 Status Runtime::status(std::int64_t id) const {

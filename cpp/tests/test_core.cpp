@@ -269,6 +269,40 @@ TEST(wait_set_fd_becomes_readable) {
   CHECK(ws.take(0.0, &tag, 1) == 1 && tag == 7);
 }
 
+TEST(batches_spawn_and_collect_in_one_call) {
+  gg::Runtime rt;
+  gg::Args items;
+  for (int i = 0; i < 100; ++i) items.map("", gg::Args().str("data", "item " + std::to_string(i)));
+  items.map("", gg::Args().number("seconds", 30));  // wrong kind of argument for echo
+  CHECK_THROWS(gg::InvalidArgument, rt.spawn_many("echo", std::move(items)), "item 100");
+  CHECK(rt.stats().total == 0);  // nothing of a bad batch was spawned
+
+  gg::Args good;
+  for (int i = 0; i < 100; ++i) good.map("", gg::Args().str("data", std::string(i * 100, 'x')));
+  const std::vector<std::int64_t> ids = rt.spawn_many("echo", std::move(good));
+  CHECK(ids.size() == 100 && ids.front() == 1 && ids.back() == 100);
+  std::vector<gg::Outcome> out;
+  std::string buffer;
+  std::size_t seen = 0;
+  while (seen < ids.size()) {
+    const std::size_t n = rt.collect(ids.data() + seen, ids.size() - seen, out, buffer);
+    CHECK(n > 0);
+    if (n == 0) break;
+    for (std::size_t i = 0; i < n; ++i) {
+      CHECK(out[i].id == ids[seen + i] && out[i].status == gg::Status::Completed);
+      CHECK(out[i].data.size() == (seen + i) * 100);
+    }
+    seen += n;
+  }
+  CHECK(rt.stats().total == 0);  // collected tasks are released
+
+  gg::Args slow;
+  slow.map("", gg::Args().number("seconds", 30));
+  const std::vector<std::int64_t> running = rt.spawn_many("sleep", std::move(slow), 0.01);
+  CHECK(rt.wait(running[0], 5.0));
+  CHECK(rt.collect(running.data(), 1, out, buffer) == 1 && out[0].timed_out);
+}
+
 TEST(info_lists_go_version_and_kinds) {
   const std::string info = gg::Runtime::info_json();
   CHECK(info.find("\"go_version\":\"go") != std::string::npos);

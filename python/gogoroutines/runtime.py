@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._loader import load_core
 from ._types import Stats
 from .errors import InvalidArgument
+from .mapping import DEFAULT_CONCURRENCY, ProgressArg, map_kind
 
 if TYPE_CHECKING:
     from ._core import Runtime as _CoreRuntime
@@ -86,6 +87,68 @@ class Runtime:
         if prepare is not None:
             args = prepare(args)
         return self._core.go(kind, timeout, args)
+
+    def map(
+        self,
+        kind: str,
+        items: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: float | None = None,
+        return_exceptions: bool = False,
+        progress: ProgressArg = False,
+    ) -> Iterator[Any]:
+        """Run one task of ``kind`` per dict of arguments in ``items``; yield the results.
+
+        Parameters
+        ----------
+        kind : str
+            The task kind.
+        items : iterable of dict
+            The arguments of each task. Read lazily: a generator of millions of
+            items runs in bounded memory.
+        concurrency : int or None
+            At most this many items are running or waiting to be yielded at
+            once. Default: the runtime's ``max_concurrency``, else 1024.
+        ordered : bool
+            Yield in input order (default) or in completion order.
+        timeout : float or None
+            Seconds, from the call, for the whole map; when they pass the
+            iterator raises :class:`WaitTimeout` and cancels what still runs.
+        return_exceptions : bool
+            Yield a failed item's exception (``TaskFailed``...) instead of
+            raising it (which cancels the rest).
+        progress : bool or callable
+            ``True`` shows a tqdm bar if tqdm is installed, else a counter on
+            stderr; a callable gets ``(done, total)`` (``total`` is None for
+            inputs without ``len()``).
+
+        Yields
+        ------
+        str
+            Each task's result (as ``Task.result()`` returns it).
+
+        Leaving the loop early (``break``, an exception, Ctrl-C) cancels the
+        tasks still running.
+        """
+        limit = concurrency if concurrency is not None else self.max_concurrency
+        if limit is None:
+            limit = DEFAULT_CONCURRENCY
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise InvalidArgument(f"concurrency must be a positive int or None, got {limit!r}")
+        waitset = load_core().WaitSet()
+        return map_kind(
+            self._core,
+            waitset,
+            kind,
+            items,
+            concurrency=limit,
+            ordered=ordered,
+            timeout=timeout,
+            return_exceptions=return_exceptions,
+            progress=progress,
+        )
 
     def stats(self) -> Stats:
         """Return a consistent snapshot of the task table's counters."""

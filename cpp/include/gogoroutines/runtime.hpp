@@ -71,6 +71,14 @@ class Args {
   /// Whether a setter copies its strings (Copy) or only points at them (View).
   enum class Ownership { Copy, View };
 
+  Args() = default;
+  /// A deep copy: the copy owns all its names and payloads (even viewed ones).
+  Args(const Args& other);
+  Args& operator=(const Args& other);
+  Args(Args&&) noexcept = default;
+  Args& operator=(Args&&) noexcept = default;
+  ~Args() = default;
+
   /// @param name argument name
   /// @param text UTF-8 text
   /// @param own whether to copy name and text
@@ -130,6 +138,14 @@ class Args {
   std::list<Args> nested_;         // items of list and map arguments
 };
 
+/// How one finished task ended, as Runtime::collect() reports it.
+struct Outcome {
+  std::int64_t id = 0;
+  Status status = Status::NotFound;
+  bool timed_out = false;  ///< failed because its own deadline passed
+  std::string_view data;   ///< the result, or a failed task's error message
+};
+
 /// A timeout in seconds; std::nullopt waits without limit.
 using Timeout = std::optional<double>;
 
@@ -169,6 +185,31 @@ class Runtime {
   /// @return the task id: from 1, never reused within this runtime
   std::int64_t spawn(std::string_view kind, const Args& args = Args(),
                      Timeout timeout = std::nullopt);
+
+  /// Spawns one task of `kind` per entry of `items`, in one call into Go.
+  /// Every item is validated first: a bad one fails the whole batch.
+  /// @param kind the task kind
+  /// @param items one map entry (Args::map) per task, holding its arguments
+  /// @param timeout each task's own deadline in seconds
+  /// @return the ids, in item order (release them, e.g. through collect())
+  /// @throw InvalidArgument naming the bad item and argument, UnknownKind
+  std::vector<std::int64_t> spawn_many(std::string_view kind, Args items,
+                                       Timeout timeout = std::nullopt);
+
+  /// Reports the outcomes of finished tasks among ids, in order, and releases
+  /// them, in one call into Go; it stops at the first unfinished task.
+  /// @param ids task ids
+  /// @param n how many
+  /// @param out receives the outcomes; their data views point into buffer
+  /// @param buffer holds the data; reused across calls, grown when needed
+  /// @return how many outcomes were reported (a prefix of ids)
+  std::size_t collect(const std::int64_t* ids, std::size_t n, std::vector<Outcome>& out,
+                      std::string& buffer) const;
+
+  /// Releases many tasks in one call (see release()).
+  /// @param ids task ids
+  /// @param n how many
+  void release_many(const std::int64_t* ids, std::size_t n) const;
 
   /// @param id a task id
   /// @return its status, Status::NotFound if it is unknown or released
@@ -258,10 +299,16 @@ class Runtime {
 /// Thread-safe: several threads may wait on and read the same Task.
 class Task {
  public:
+  /// Takes over other's task; other is left closed.
+  /// @param other the task to move from
   Task(Task&& other) noexcept;
+  /// Closes (releases) this task, then takes over other's; other is left closed.
+  /// @param other the task to move from
+  /// @return *this
   Task& operator=(Task&& other) noexcept;
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
+  /// Closes the task: see close().
   ~Task();
 
   /// @return the task id: from 1, never reused within its runtime
