@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -57,6 +59,11 @@ func prepareExec(a *Args) (Work, error) {
 	if len(r.argv) == 0 || r.argv[0] == "" {
 		return nil, a.errorf("argv", "must name a program: a non-empty list of str")
 	}
+	for i, arg := range r.argv {
+		if strings.IndexByte(arg, 0) >= 0 {
+			return nil, a.errorf("argv", "item %d contains a NUL byte", i)
+		}
+	}
 	if r.stdin, _, err = a.Data("stdin"); err != nil {
 		return nil, err
 	}
@@ -64,9 +71,12 @@ func prepareExec(a *Args) (Work, error) {
 	if err != nil {
 		return nil, err
 	}
-	for k := range env {
+	for k, v := range env {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
 			return nil, a.errorf("env", "has an invalid variable name %q", k)
+		}
+		if strings.IndexByte(v, 0) >= 0 {
+			return nil, a.errorf("env", "value of %s contains a NUL byte", k)
 		}
 	}
 	if env != nil {
@@ -78,6 +88,9 @@ func prepareExec(a *Args) (Work, error) {
 	}
 	if r.cwd, err = a.Str("cwd", ""); err != nil {
 		return nil, err
+	}
+	if strings.IndexByte(r.cwd, 0) >= 0 {
+		return nil, a.errorf("cwd", "contains a NUL byte")
 	}
 	if r.check, err = a.Bool("check", true); err != nil {
 		return nil, err
@@ -117,8 +130,49 @@ func (w guardedWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// program finds the file to run: a name without a slash is looked up in the
+// PATH the child will get (Go's own PATH was copied when Go started, and the
+// Python process may have changed it since), as Python's subprocess does.
+func (r execRun) program() (string, error) {
+	name := r.argv[0]
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := os.Getenv("PATH")
+	if r.env != nil {
+		path = ""
+		for _, kv := range r.env {
+			if strings.HasPrefix(kv, "PATH=") {
+				path = kv[len("PATH="):]
+			}
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		file := filepath.Join(dir, name)
+		if info, err := os.Stat(file); err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0 {
+			return file, nil
+		}
+	}
+	return "", fmt.Errorf("program %q not found in PATH (%s)", name, path)
+}
+
 func (r execRun) run(ctx context.Context) (Result, error) {
-	cmd := exec.Command(r.argv[0], r.argv[1:]...)
+	file, err := r.program()
+	if err != nil {
+		return Result{}, err
+	}
+	if r.cwd != "" {
+		if info, err := os.Stat(r.cwd); err != nil {
+			return Result{}, fmt.Errorf("cwd: %w", err)
+		} else if !info.IsDir() {
+			return Result{}, fmt.Errorf("cwd %s is not a directory", r.cwd)
+		}
+	}
+	cmd := exec.Command(file, r.argv[1:]...)
+	cmd.Args[0] = r.argv[0] // the child sees the name it was given
 	cmd.Dir = r.cwd
 	cmd.Env = r.env
 	if r.stdin != nil {
@@ -175,7 +229,9 @@ func (r execRun) run(ctx context.Context) (Result, error) {
 		return Result{Meta: meta}, ctx.Err()
 	case stdout.Overflowed():
 		return Result{Meta: meta}, fmt.Errorf("%s: stdout is larger than max_bytes (%d)", r.argv[0], r.maxBytes)
-	case waitErr != nil && !isExitError(waitErr):
+	case waitErr != nil && !isExitError(waitErr) && !errors.Is(waitErr, exec.ErrWaitDelay):
+		// ErrWaitDelay: the program exited but a child of it kept stdout open;
+		// the program's own output and exit code stand.
 		return Result{Meta: meta}, waitErr
 	case r.check && code != 0:
 		err := fmt.Errorf("%s exited with code %d", r.argv[0], code)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -31,7 +33,7 @@ func init() {
 			{Name: "method", Type: "str", Default: "GET", Doc: "the request method"},
 			{Name: "headers", Type: "dict[str, str]", Doc: "request headers"},
 			{Name: "body", Type: "str | bytes", Doc: "the request body"},
-			{Name: "retries", Type: "int", Default: "0", Doc: "retries on connection errors, 429 and 5xx"},
+			{Name: "retries", Type: "int", Default: "0", Doc: "retries on connection errors, 429 and 5xx (POST/PATCH: only 429, 503 and refused connections)"},
 			{Name: "backoff", Type: "float", Default: "0.1", Doc: "first retry delay in seconds, doubling, with jitter"},
 			{Name: "max_bytes", Type: "int", Default: "67108864", Doc: "fail if the body is larger (0: no limit)"},
 			{Name: "follow_redirects", Type: "bool", Default: "True", Doc: "follow up to 10 redirects"},
@@ -181,7 +183,7 @@ func newHTTPClient(verify bool, concurrency int) *http.Client {
 			if follow, _ := req.Context().Value(followKey{}).(bool); !follow {
 				return http.ErrUseLastResponse
 			}
-			if len(via) >= maxRedirects {
+			if len(via) > maxRedirects {
 				return fmt.Errorf("stopped after %d redirects", maxRedirects)
 			}
 			return nil
@@ -206,8 +208,7 @@ func (r httpRequest) run(ctx context.Context) (Result, error) {
 		if ctx.Err() != nil {
 			return finish(nil, ctx.Err()) // cancelled, or the task's timeout passed
 		}
-		retryable := (err != nil && !errors.Is(err, errTooLarge) && !errors.Is(err, errRedirects)) ||
-			status == http.StatusTooManyRequests || status >= 500
+		retryable := r.retryable(status, err)
 		if retryable && attempt <= r.retries {
 			delay := r.backoff * time.Duration(1<<min(attempt-1, 20))
 			delay = time.Duration(float64(delay) * (0.5 + rand.Float64())) // jitter: 0.5x to 1.5x
@@ -228,6 +229,30 @@ func (r httpRequest) run(ctx context.Context) (Result, error) {
 	}
 }
 
+// retryable tells whether an attempt's outcome is worth another try. A
+// request that may not be repeated safely (POST, PATCH) is retried only when
+// the server said it did not process it (429, 503) or no connection was made.
+func (r httpRequest) retryable(status int, err error) bool {
+	idempotent := r.method != http.MethodPost && r.method != http.MethodPatch
+	if err != nil {
+		var certErr *tls.CertificateVerificationError
+		var unknownAuthority x509.UnknownAuthorityError
+		var hostnameErr x509.HostnameError
+		switch {
+		case errors.Is(err, errTooLarge), errors.Is(err, errRedirects),
+			errors.As(err, &certErr), errors.As(err, &unknownAuthority), errors.As(err, &hostnameErr):
+			return false // the same again would fail the same way
+		case errors.Is(err, syscall.ECONNREFUSED):
+			return true // nothing was sent
+		}
+		return idempotent
+	}
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		return true
+	}
+	return idempotent && status >= 500
+}
+
 // once makes one attempt: it returns the status, the body and the delay the
 // server asked for (Retry-After), and records status, headers and URL in meta.
 func (r httpRequest) once(ctx context.Context, meta map[string]any) (int, []byte, time.Duration, error) {
@@ -240,6 +265,9 @@ func (r httpRequest) once(ctx context.Context, meta map[string]any) (int, []byte
 		return 0, nil, 0, err
 	}
 	req.Header = r.headers.Clone()
+	if host := req.Header.Get("Host"); host != "" {
+		req.Host = host // Go sends req.Host, not a Host header
+	}
 	resp, err := r.client.Do(req)
 	if err != nil {
 		var uerr *url.Error

@@ -57,7 +57,9 @@ def test_timeouts_are_distinguishable():
 
 def test_every_error_is_exported():
     names = {name for name in gogoroutines.__all__ if name.endswith(("Error", "Closed"))}
-    names |= {n for n in gogoroutines.__all__ if n.startswith("Task") and n != "Task"}
+    names |= {
+        n for n in gogoroutines.__all__ if n.startswith("Task") and n not in ("Task", "TaskGroup")
+    }
     names |= {"InvalidArgument", "UnknownKind", "WaitTimeout"}
     for name in names:
         assert issubclass(getattr(gogoroutines, name), GoError), name

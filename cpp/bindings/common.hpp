@@ -35,9 +35,36 @@ struct PyClasses {
 };
 extern PyClasses* classes;
 
+// Blocks the calling thread for ever if the interpreter is finalizing: it
+// must not take the GIL back (see without_gil); the process is exiting.
+void park_if_finalizing() noexcept;
+
 // Sets the Python error for a C++ exception (gg::Error subclasses map to the
 // classes of gogoroutines.errors; py::error_already_set is restored).
 void translate_exception(std::exception_ptr error);
+
+// Runs fn() with the GIL released and returns its result.
+//
+// Not py::gil_scoped_release: when the interpreter finalizes while a daemon
+// thread waits here, re-acquiring the GIL ends that thread with
+// pthread_exit(), whose forced unwinding must not pass through a destructor
+// (destructors are noexcept: the process would abort). So the GIL is taken
+// back in ordinary code, and a thread that finds the interpreter finalizing
+// never touches Python again.
+template <class Fn>
+auto without_gil(Fn&& fn) -> decltype(fn()) {
+  PyThreadState* state = PyEval_SaveThread();
+  try {
+    auto result = fn();
+    park_if_finalizing();
+    PyEval_RestoreThread(state);
+    return result;
+  } catch (...) {
+    park_if_finalizing();
+    PyEval_RestoreThread(state);
+    throw;
+  }
+}
 
 // Waits until wait_once(slice) reports the task finished, releasing the GIL
 // for at most kWaitSlice at a time and running Python's signal handlers in
@@ -58,12 +85,7 @@ bool wait_in_slices(std::optional<double> timeout, WaitOnce&& wait_once) {
       if (remaining <= 0) return false;
       slice = std::min(slice, remaining);
     }
-    bool done = false;
-    {
-      py::gil_scoped_release nogil;
-      done = wait_once(slice);
-    }
-    if (done) return true;
+    if (without_gil([&] { return wait_once(slice); })) return true;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
   }
 }

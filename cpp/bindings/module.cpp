@@ -6,6 +6,7 @@
 // classes of gogoroutines.errors. The logic lives in the C++ core and in Go.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -300,6 +301,11 @@ static void raise(const py::object& cls, const gg::Error& e) {
   Py_DECREF(text);
 }
 
+void park_if_finalizing() noexcept {
+  if (!_Py_IsFinalizing()) return;
+  for (;;) pause();
+}
+
 // Text from Go as a Python str (invalid UTF-8, e.g. from a file name, is replaced).
 static py::str text_of(const std::string& text) {
   PyObject* str =
@@ -402,7 +408,13 @@ PYBIND11_MODULE(_core, m) {
           },
           py::arg("ids"))
       .def("stats", [](const gg::Runtime& rt) { return stats_tuple(rt.stats()); })
-      .def("close", &gg::Runtime::close, py::call_guard<py::gil_scoped_release>())
+      .def("close",
+           [](gg::Runtime& rt) {
+             without_gil([&] {
+               rt.close();
+               return 0;
+             });
+           })
       .def_property_readonly("closed", &gg::Runtime::closed)
       .def_property_readonly("max_concurrency", &gg::Runtime::max_concurrency);
 

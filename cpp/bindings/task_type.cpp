@@ -8,6 +8,7 @@
 // not tracked by the garbage collector (it holds no Python references).
 #include "task_type.hpp"
 
+#include <cxxabi.h>
 #include <structmember.h>
 
 #include <cstddef>
@@ -37,9 +38,11 @@ gg::Task& task_of(PyObject* self) { return reinterpret_cast<TaskObject*>(self)->
 
 // Runs body, turning a C++ exception into the matching Python exception.
 template <class Body>
-PyObject* guarded(Body&& body) noexcept {
+PyObject* guarded(Body&& body) {  // not noexcept: see the forced unwind below
   try {
     return body();
+  } catch (abi::__forced_unwind&) {
+    throw;  // a thread ended by pthread_exit() (see without_gil) must unwind
   } catch (py::error_already_set& e) {
     e.restore();
   } catch (...) {

@@ -41,6 +41,7 @@ from .errors import (
     UnknownKind,
     WaitTimeout,
 )
+from .group import TaskGroup
 from .runtime import Runtime, default_runtime
 from .waiting import (
     ALL_COMPLETED,
@@ -78,6 +79,7 @@ __all__ = [
     "Task",
     "TaskCancelled",
     "TaskFailed",
+    "TaskGroup",
     "TaskNotFound",
     "TaskTimedOut",
     "UnknownKind",

@@ -38,9 +38,14 @@ def print_info() -> None:
         signature = ", ".join(p["name"] + ("" if p["required"] else "=…") for p in params)
         print(f"  {kind['name']}({signature})")
         print(f"      {kind['doc']}")
+        name_width = max((len(p["name"]) for p in params), default=0)
+        type_width = max((len(p["type"]) for p in params), default=0)
         for p in params:
             default = "required" if p["required"] else f"default {p.get('default', '')}"
-            print(f"      {p['name']:<12} {p['type']:<14} {default:<16} {p['doc']}")
+            print(
+                f"      {p['name']:<{name_width}}  {p['type']:<{type_width}}  "
+                f"{default:<18} {p['doc']}"
+            )
 
 
 def demo(count: int, out: Any = sys.stdout) -> None:

@@ -10,6 +10,7 @@ thread per await and no polling; it works with any loop that implements
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import weakref
 from collections.abc import AsyncIterator, Callable, Generator, Iterable
@@ -28,7 +29,10 @@ class _LoopWatcher:
     """The completion queue of one event loop."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        # Only while tasks are watched does the loop hold this watcher (through
+        # its reader callback); the watcher holds the loop only weakly, so that
+        # a finished loop, and with it the watcher and its pipe, can go.
+        self._loop = weakref.ref(loop)
         self._waitset = load_core().WaitSet(with_fd=True)
         self._fd = self._waitset.fd
         self._callbacks: dict[int, Callable[[], None]] = {}
@@ -43,9 +47,15 @@ class _LoopWatcher:
         self._waitset.watch([task], [tag])
         self._callbacks[tag] = callback
         if not self._reading:
-            self._loop.add_reader(self._fd, self._on_readable)
+            self._running_loop().add_reader(self._fd, self._on_readable)
             self._reading = True
         return tag
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop()
+        if loop is None:  # pragma: no cover - a watcher is only used inside its loop
+            raise RuntimeError("the event loop of this watcher is gone")
+        return loop
 
     def forget(self, tag: int) -> None:
         """Drop the callback of ``tag`` (its task may still finish later)."""
@@ -58,15 +68,20 @@ class _LoopWatcher:
                 pass
         except BlockingIOError:
             pass  # drained
-        for tag in self._waitset.take(0, max=65536):
-            callback = self._callbacks.pop(tag, None)
-            if callback is not None:
-                callback()
+        # Go writes one byte when completions start to pile up, not one per
+        # completion: take until none is left.
+        while tags := self._waitset.take(0, max=65536):
+            for tag in tags:
+                callback = self._callbacks.pop(tag, None)
+                if callback is not None:
+                    callback()
         self._stop_reading_if_idle()
 
     def _stop_reading_if_idle(self) -> None:
         if self._reading and not self._callbacks:
-            self._loop.remove_reader(self._fd)
+            loop = self._loop()
+            if loop is not None and not loop.is_closed():
+                loop.remove_reader(self._fd)
             self._reading = False
 
 
@@ -113,10 +128,6 @@ def await_task(task: Task) -> Generator[Any, None, str]:
     return _result(task).__await__()
 
 
-def _enqueue(queue: asyncio.Queue[Task], task: Task) -> Callable[[], None]:
-    return lambda: queue.put_nowait(task)
-
-
 async def as_completed_async(
     tasks: Iterable[Task], timeout: float | None = None
 ) -> AsyncIterator[Task]:
@@ -130,19 +141,35 @@ async def as_completed_async(
     order = list(dict.fromkeys(tasks))
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
-    finished: asyncio.Queue[Task] = asyncio.Queue()
+    ready: collections.deque[Task] = collections.deque()
+    arrived = asyncio.Event()
+
+    def arrive(task: Task) -> Callable[[], None]:
+        def callback() -> None:
+            ready.append(task)
+            arrived.set()
+
+        return callback
+
     watcher = _watcher()
-    tags = [watcher.watch(t, _enqueue(finished, t)) for t in order]
+    tags = []
+    for task in order:  # finished ones first, as concurrent.futures does
+        if task.done():
+            ready.append(task)
+        else:
+            tags.append(watcher.watch(task, arrive(task)))
     try:
         for yielded in range(len(order)):
-            remaining = None if deadline is None else max(deadline - loop.time(), 0)
-            try:
-                task = await asyncio.wait_for(finished.get(), remaining)
-            except asyncio.TimeoutError:
-                raise WaitTimeout(
-                    f"{len(order) - yielded} (of {len(order)}) tasks unfinished"
-                ) from None
-            yield task
+            if not ready:
+                arrived.clear()
+                remaining = None if deadline is None else max(deadline - loop.time(), 0)
+                try:
+                    await asyncio.wait_for(arrived.wait(), remaining)
+                except asyncio.TimeoutError:
+                    raise WaitTimeout(
+                        f"{len(order) - yielded} (of {len(order)}) tasks unfinished"
+                    ) from None
+            yield ready.popleft()
     finally:
         for tag in tags:
             watcher.forget(tag)

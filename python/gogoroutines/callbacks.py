@@ -70,7 +70,7 @@ _dispatcher = _Dispatcher()
 def _call(callback: DoneCallback, task: Task) -> None:
     try:
         callback(task)
-    except Exception:
+    except BaseException:  # even SystemExit: the dispatcher serves every task
         logger.exception("exception in the done-callback %r of %r", callback, task)
 
 
@@ -111,8 +111,12 @@ def future(task: Task) -> concurrent.futures.Future[str]:
                 fut.set_result(result)
 
     def cancel_task(f: concurrent.futures.Future[str]) -> None:
-        if f.cancelled() and not task.closed:
-            task.cancel()
+        if f.cancelled():
+            # Mark it notified, as an executor does, so that
+            # concurrent.futures.wait and as_completed count it as done.
+            f.set_running_or_notify_cancel()
+            if not task.closed:
+                task.cancel()
 
     fut.add_done_callback(cancel_task)
     add_done_callback(task, settle)

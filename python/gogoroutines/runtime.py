@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ._loader import load_core
 from ._types import Stats
 from .errors import InvalidArgument
+from .group import TaskGroup
 from .mapping import DEFAULT_CONCURRENCY, ProgressArg, map_kind
 
 if TYPE_CHECKING:
@@ -149,6 +150,15 @@ class Runtime:
             return_exceptions=return_exceptions,
             progress=progress,
         )
+
+    def group(self) -> TaskGroup:
+        """Return a :class:`TaskGroup`: ``with rt.group() as g: g.go(...)``.
+
+        Leaving the block waits for every task of the group. The first failure
+        cancels the rest, and the block raises an ``ExceptionGroup`` of the
+        failures.
+        """
+        return TaskGroup(self)
 
     def stats(self) -> Stats:
         """Return a consistent snapshot of the task table's counters."""
