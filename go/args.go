@@ -22,6 +22,8 @@ const (
 	TypeBool  ValueType = 5
 	TypeList  ValueType = 6
 	TypeMap   ValueType = 7
+	// TypeChannel carries the handle of a Channel in Int.
+	TypeChannel ValueType = 8
 )
 
 // String names the type as a Python user would know it.
@@ -43,6 +45,8 @@ func (t ValueType) String() string {
 		return "list"
 	case TypeMap:
 		return "dict"
+	case TypeChannel:
+		return "Channel"
 	}
 	return fmt.Sprintf("type %d", int32(t))
 }
@@ -332,4 +336,20 @@ func (a *Args) StrMap(name string) (map[string]string, error) {
 		out[item.Name] = string(item.Bytes)
 	}
 	return out, nil
+}
+
+// Channel returns the Channel argument name (nil when absent).
+func (a *Args) Channel(name string) (*Channel, error) {
+	v := a.lookup(name)
+	if v == nil {
+		return nil, nil
+	}
+	if v.Type != TypeChannel {
+		return nil, a.errorf(name, "must be a Channel, got %s", v.Type)
+	}
+	ch := channels.get(uint64(v.Int))
+	if ch == nil {
+		return nil, a.errorf(name, "is a Channel that no longer exists")
+	}
+	return ch, nil
 }

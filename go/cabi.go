@@ -33,6 +33,7 @@ type registry[T any] struct {
 var (
 	runtimes registry[Runtime]
 	waitSets registry[WaitSet]
+	channels registry[Channel]
 )
 
 func (r *registry[T]) add(v *T) uint64 {
@@ -125,7 +126,7 @@ func decodeArgs(p *C.gogo_arg, n C.size_t, depth int) ([]Value, error) {
 		case TypeNone:
 		case TypeStr, TypeBytes:
 			v.Bytes = goBytes(c.data, c.len)
-		case TypeInt, TypeBool:
+		case TypeInt, TypeBool, TypeChannel:
 			v.Int = int64(c.int_value)
 		case TypeFloat:
 			v.Float = float64(c.float_value)
@@ -188,6 +189,8 @@ func statusOf(err error, cerr *C.gogo_error) C.int {
 		return C.GOGO_E_CLOSED
 	case errors.Is(err, ErrTimeout):
 		return C.GOGO_E_TIMEOUT
+	case errors.Is(err, ErrChannelClosed):
+		return C.GOGO_E_CHANNEL_CLOSED
 	case errors.As(err, &taskErr):
 		setError(cerr, taskErr.Code, taskErr.Message, taskErr.Stack)
 		return C.GOGO_E_TASK_FAILED
@@ -221,6 +224,23 @@ func copyResult(t *Task, buf *C.char, capacity C.size_t, outLen *C.size_t) bool 
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), len(data)), data)
 	}
 	return true
+}
+
+// writeItem hands an item to C as malloc'ed bytes.
+func writeItem(item Item, data **C.char, n *C.size_t, text *C.int32_t) {
+	*data, *n = cBytes(item.Data)
+	*text = 0
+	if item.Text {
+		*text = 1
+	}
+}
+
+// cBytes copies b into malloc'ed memory (never NULL, so that an empty item
+// is told apart from none).
+func cBytes(b []byte) (*C.char, C.size_t) {
+	p := (*C.char)(C.malloc(C.size_t(len(b) + 1)))
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(p)), len(b)+1), b)
+	return p, C.size_t(len(b))
 }
 
 // duration converts an ABI timeout in nanoseconds (< 0: no limit).

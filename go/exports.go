@@ -8,6 +8,7 @@ package main
 import "C"
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -431,6 +432,116 @@ func gogo_waitset_close(wh C.uint64_t) (rc C.int) {
 		ws.Close()
 		waitSets.remove(uint64(wh))
 	}
+	return C.GOGO_OK
+}
+
+// gogo_channel_new creates a channel with room for capacity items (0: a
+// send waits for a receiver) and writes its handle.
+//
+//export gogo_channel_new
+func gogo_channel_new(capacity C.int64_t, out *C.uint64_t, cerr *C.gogo_error) (rc C.int) {
+	defer recoverExport(&rc, cerr)
+	if capacity < 0 || capacity > 1<<30 {
+		return statusOf(fmt.Errorf("%w: capacity must be between 0 and %d, got %d", errInvalid, 1<<30, capacity), cerr)
+	}
+	*out = C.uint64_t(channels.add(NewChannel(int(capacity))))
+	return C.GOGO_OK
+}
+
+// gogo_channel_send copies data into an item and sends it, waiting up to
+// timeout_ns (< 0: no limit). GOGO_E_TIMEOUT if it could not go in time,
+// GOGO_E_CHANNEL_CLOSED if the channel is closed.
+//
+//export gogo_channel_send
+func gogo_channel_send(h C.uint64_t, data *C.char, n C.size_t, text C.int32_t, timeoutNs C.int64_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	ch := channels.get(uint64(h))
+	if ch == nil {
+		return C.GOGO_E_CLOSED
+	}
+	err := ch.Send(context.Background(), Item{Data: goBytes(data, n), Text: text != 0}, duration(timeoutNs))
+	return statusOf(err, nil)
+}
+
+// gogo_channel_recv receives an item, waiting up to timeout_ns, and writes
+// it as malloc'ed data (free it with gogo_free). GOGO_E_CHANNEL_CLOSED once
+// the channel is closed and empty.
+//
+//export gogo_channel_recv
+func gogo_channel_recv(h C.uint64_t, timeoutNs C.int64_t, data **C.char, n *C.size_t, text *C.int32_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	ch := channels.get(uint64(h))
+	if ch == nil {
+		return C.GOGO_E_CLOSED
+	}
+	item, err := ch.Recv(duration(timeoutNs))
+	if err != nil {
+		return statusOf(err, nil)
+	}
+	writeItem(item, data, n, text)
+	return C.GOGO_OK
+}
+
+// gogo_channel_select receives from the first of n channels to have an item,
+// waiting up to timeout_ns, and writes its index and the item (as
+// gogo_channel_recv does). For a channel that is closed and empty it writes
+// its index and returns GOGO_E_CHANNEL_CLOSED.
+//
+//export gogo_channel_select
+func gogo_channel_select(hs *C.uint64_t, n C.size_t, timeoutNs C.int64_t, index *C.size_t,
+	data **C.char, size *C.size_t, text *C.int32_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	if n == 0 {
+		return statusOf(fmt.Errorf("%w: select needs at least one channel", errInvalid), nil)
+	}
+	chans := make([]*Channel, int(n))
+	for i, h := range unsafe.Slice(hs, int(n)) {
+		if chans[i] = channels.get(uint64(h)); chans[i] == nil {
+			return C.GOGO_E_CLOSED
+		}
+	}
+	i, item, err := Select(chans, duration(timeoutNs))
+	if i >= 0 {
+		*index = C.size_t(i)
+	}
+	if err != nil {
+		return statusOf(err, nil)
+	}
+	writeItem(item, data, size, text)
+	return C.GOGO_OK
+}
+
+// gogo_channel_close closes the channel (closing twice is fine).
+//
+//export gogo_channel_close
+func gogo_channel_close(h C.uint64_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	if ch := channels.get(uint64(h)); ch != nil {
+		ch.Close()
+	}
+	return C.GOGO_OK
+}
+
+// gogo_channel_len writes how many items wait in the channel.
+//
+//export gogo_channel_len
+func gogo_channel_len(h C.uint64_t, out *C.int64_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	ch := channels.get(uint64(h))
+	if ch == nil {
+		return C.GOGO_E_CLOSED
+	}
+	*out = C.int64_t(ch.Len())
+	return C.GOGO_OK
+}
+
+// gogo_channel_release drops the caller's handle; tasks streaming into the
+// channel keep it alive until they finish.
+//
+//export gogo_channel_release
+func gogo_channel_release(h C.uint64_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	channels.remove(uint64(h))
 	return C.GOGO_OK
 }
 

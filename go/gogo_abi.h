@@ -45,7 +45,9 @@ enum gogo_status {
   /* The caller's buffer is too small; the needed length was written back. */
   GOGO_E_BUFFER_TOO_SMALL = -8,
   /* A bug inside Go (a recovered panic in an export); see the gogo_error. */
-  GOGO_E_INTERNAL = -9
+  GOGO_E_INTERNAL = -9,
+  /* A send on a closed channel, or a receive on a closed, empty one. */
+  GOGO_E_CHANNEL_CLOSED = -10
 };
 
 /* The state of one task, as reported by gogo_task_status / gogo_task_wait. */
@@ -68,14 +70,15 @@ enum gogo_failure {
 
 /* The type of one argument value. */
 enum gogo_arg_type {
-  GOGO_ARG_NONE = 0,  /* no value: the kind's default applies */
-  GOGO_ARG_STR = 1,   /* UTF-8 text in data/len */
-  GOGO_ARG_BYTES = 2, /* raw bytes in data/len */
-  GOGO_ARG_INT = 3,   /* int_value */
-  GOGO_ARG_FLOAT = 4, /* float_value */
-  GOGO_ARG_BOOL = 5,  /* int_value: 0 or 1 */
-  GOGO_ARG_LIST = 6,  /* items/len: an array of len gogo_arg (names unused) */
-  GOGO_ARG_MAP = 7    /* items/len: an array of len gogo_arg, name is the key */
+  GOGO_ARG_NONE = 0,   /* no value: the kind's default applies */
+  GOGO_ARG_STR = 1,    /* UTF-8 text in data/len */
+  GOGO_ARG_BYTES = 2,  /* raw bytes in data/len */
+  GOGO_ARG_INT = 3,    /* int_value */
+  GOGO_ARG_FLOAT = 4,  /* float_value */
+  GOGO_ARG_BOOL = 5,   /* int_value: 0 or 1 */
+  GOGO_ARG_LIST = 6,   /* items/len: an array of len gogo_arg (names unused) */
+  GOGO_ARG_MAP = 7,    /* items/len: an array of len gogo_arg, name is the key */
+  GOGO_ARG_CHANNEL = 8 /* int_value: a channel handle (gogo_channel_new) */
 };
 
 /*
@@ -152,6 +155,16 @@ int gogo_waitset_watch(uint64_t waitset, uint64_t runtime, const int64_t* task_i
 int gogo_waitset_take(uint64_t waitset, int64_t timeout_ns, uint64_t* tags, size_t cap,
                       size_t* count);
 int gogo_waitset_close(uint64_t waitset);
+int gogo_channel_new(int64_t capacity, uint64_t* channel, gogo_error* err);
+int gogo_channel_send(uint64_t channel, const char* data, size_t len, int32_t text,
+                      int64_t timeout_ns);
+int gogo_channel_recv(uint64_t channel, int64_t timeout_ns, char** data, size_t* len,
+                      int32_t* text);
+int gogo_channel_select(const uint64_t* channels, size_t n, int64_t timeout_ns, size_t* index,
+                        char** data, size_t* len, int32_t* text);
+int gogo_channel_close(uint64_t channel);
+int gogo_channel_len(uint64_t channel, int64_t* len);
+int gogo_channel_release(uint64_t channel);
 void gogo_free(void* ptr);
 void gogo_error_clear(gogo_error* err);
 #endif

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // stderrKept is how much of the end of a child's stderr is kept for meta and
@@ -35,6 +37,7 @@ func init() {
 			{Name: "cwd", Type: "str", Doc: "the working directory"},
 			{Name: "check", Type: "bool", Default: "True", Doc: "fail the task on a non-zero exit code"},
 			{Name: "max_bytes", Type: "int", Default: "67108864", Doc: "fail if stdout grows larger (0: no limit)"},
+			{Name: "stream", Type: "Channel", Doc: "send stdout line by line (without newlines) to this channel, closed at the end; the result is then empty"},
 		},
 		Prepare: prepareExec,
 	})
@@ -48,6 +51,7 @@ type execRun struct {
 	cwd      string
 	check    bool
 	maxBytes int64
+	stream   *Channel
 }
 
 func prepareExec(a *Args) (Work, error) {
@@ -98,6 +102,9 @@ func prepareExec(a *Args) (Work, error) {
 	if r.maxBytes, err = a.Int("max_bytes", 64<<20, 0, math.MaxInt64); err != nil {
 		return nil, err
 	}
+	if r.stream, err = a.Channel("stream"); err != nil {
+		return nil, err
+	}
 	return r.run, nil
 }
 
@@ -115,19 +122,59 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// guardedWriter fails once more than max bytes arrive and calls onOverflow,
-// which kills the child: otherwise it would block on a pipe nobody reads.
+// guardedWriter passes writes on and calls onError when one fails, which
+// kills the child: otherwise it would block on a pipe nobody reads.
 type guardedWriter struct {
-	out        *limitedBuffer
-	onOverflow func()
+	out     io.Writer
+	onError func()
 }
 
 func (w guardedWriter) Write(p []byte) (int, error) {
 	n, err := w.out.Write(p)
 	if err != nil {
-		w.onOverflow()
+		w.onError()
 	}
 	return n, err
+}
+
+// lineSender sends what is written to it to a channel, one line at a time.
+type lineSender struct {
+	ctx     context.Context
+	ch      *Channel
+	pending []byte
+	sent    int64
+	max     int64
+}
+
+func (s *lineSender) Write(p []byte) (int, error) {
+	s.sent += int64(len(p))
+	if s.max > 0 && s.sent > s.max {
+		return 0, fmt.Errorf("stdout is %w (%d)", errTooLarge, s.max)
+	}
+	s.pending = append(s.pending, p...)
+	for {
+		i := bytes.IndexByte(s.pending, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if err := s.send(s.pending[:i]); err != nil {
+			return 0, err
+		}
+		s.pending = s.pending[i+1:]
+	}
+}
+
+func (s *lineSender) send(line []byte) error {
+	item := Item{Data: bytes.Clone(line), Text: utf8.Valid(line)}
+	return s.ch.Send(s.ctx, item, -1)
+}
+
+// flush sends a last line that had no newline.
+func (s *lineSender) flush() error {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	return s.send(s.pending)
 }
 
 // program finds the file to run: a name without a slash is looked up in the
@@ -185,9 +232,16 @@ func (r execRun) run(ctx context.Context) (Result, error) {
 	cmd.WaitDelay = time.Second
 
 	stdout := &limitedBuffer{max: r.maxBytes, what: "stdout"}
+	var lines *lineSender
+	var sink io.Writer = stdout
+	if r.stream != nil {
+		defer r.stream.Close()
+		lines = &lineSender{ctx: ctx, ch: r.stream, max: r.maxBytes}
+		sink = lines
+	}
 	stderr := &tailBuffer{max: stderrKept}
 	overflow := make(chan struct{}, 1)
-	cmd.Stdout = guardedWriter{out: stdout, onOverflow: func() {
+	cmd.Stdout = guardedWriter{out: sink, onError: func() {
 		select {
 		case overflow <- struct{}{}:
 		default:
@@ -224,9 +278,18 @@ func (r execRun) run(ctx context.Context) (Result, error) {
 		"pid":       pgid,
 	}
 	res := Result{Data: stdout.Bytes(), Meta: meta}
+	var streamErr error
+	if lines != nil {
+		streamErr = lines.flush()
+		if lines.max > 0 && lines.sent > lines.max {
+			streamErr = fmt.Errorf("%s: stdout is larger than max_bytes (%d)", r.argv[0], r.maxBytes)
+		}
+	}
 	switch {
 	case ctx.Err() != nil:
 		return Result{Meta: meta}, ctx.Err()
+	case streamErr != nil:
+		return Result{Meta: meta}, streamErr
 	case stdout.Overflowed():
 		return Result{Meta: meta}, fmt.Errorf("%s: stdout is larger than max_bytes (%d)", r.argv[0], r.maxBytes)
 	case waitErr != nil && !isExitError(waitErr) && !errors.Is(waitErr, exec.ErrWaitDelay):

@@ -39,6 +39,7 @@ func init() {
 			{Name: "follow_redirects", Type: "bool", Default: "True", Doc: "follow up to 10 redirects"},
 			{Name: "raise_for_status", Type: "bool", Default: "True", Doc: "fail on a final status that is not 2xx"},
 			{Name: "verify", Type: "bool", Default: "True", Doc: "verify TLS certificates"},
+			{Name: "stream", Type: "Channel", Doc: "send the body as bytes chunks to this channel as they arrive, closed at the end (no retry once the body started); the result is then empty"},
 		},
 		Prepare: prepareHTTP,
 	})
@@ -57,6 +58,7 @@ type httpRequest struct {
 	maxBytes       int64
 	follow         bool
 	raiseForStatus bool
+	stream         *Channel
 }
 
 func prepareHTTP(a *Args) (Work, error) {
@@ -111,6 +113,9 @@ func prepareHTTP(a *Args) (Work, error) {
 	}
 	verify, err := a.Bool("verify", true)
 	if err != nil {
+		return nil, err
+	}
+	if r.stream, err = a.Channel("stream"); err != nil {
 		return nil, err
 	}
 	if a.rt != nil {
@@ -195,6 +200,9 @@ func newHTTPClient(verify bool, concurrency int) *http.Client {
 var errRedirects = errors.New("too many redirects")
 
 func (r httpRequest) run(ctx context.Context) (Result, error) {
+	if r.stream != nil {
+		defer r.stream.Close()
+	}
 	ctx = context.WithValue(ctx, followKey{}, r.follow)
 	start := time.Now()
 	meta := map[string]any{"status": 0, "headers": map[string]string{}, "url": r.url, "attempts": 0}
@@ -239,7 +247,7 @@ func (r httpRequest) retryable(status int, err error) bool {
 		var unknownAuthority x509.UnknownAuthorityError
 		var hostnameErr x509.HostnameError
 		switch {
-		case errors.Is(err, errTooLarge), errors.Is(err, errRedirects),
+		case errors.Is(err, errTooLarge), errors.Is(err, errRedirects), errors.Is(err, errStreamed),
 			errors.As(err, &certErr), errors.As(err, &unknownAuthority), errors.As(err, &hostnameErr):
 			return false // the same again would fail the same way
 		case errors.Is(err, syscall.ECONNREFUSED):
@@ -286,6 +294,9 @@ func (r httpRequest) once(ctx context.Context, meta map[string]any) (int, []byte
 		return resp.StatusCode, nil, 0, fmt.Errorf("the response body has %d bytes: %w (%d)",
 			resp.ContentLength, errTooLarge, r.maxBytes)
 	}
+	if r.stream != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return resp.StatusCode, nil, 0, r.streamBody(ctx, resp.Body)
+	}
 	buf := &limitedBuffer{max: r.maxBytes, what: "the response body"}
 	if resp.ContentLength > 0 {
 		buf.Grow(int(min(resp.ContentLength, 64<<20)))
@@ -294,6 +305,34 @@ func (r httpRequest) once(ctx context.Context, meta map[string]any) (int, []byte
 		return resp.StatusCode, nil, 0, err
 	}
 	return resp.StatusCode, buf.Bytes(), retryAfter(resp.Header.Get("Retry-After")), nil
+}
+
+// errStreamed marks a failure after part of the body went to the stream: a
+// retry would send it twice.
+var errStreamed = errors.New("failed after streaming part of the body")
+
+// streamBody sends the body to the stream channel in chunks as they arrive.
+func (r httpRequest) streamBody(ctx context.Context, body io.Reader) error {
+	buf := make([]byte, 64<<10)
+	var total int64
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			total += int64(n)
+			if r.maxBytes > 0 && total > r.maxBytes {
+				return fmt.Errorf("%w: the response body is %w (%d)", errStreamed, errTooLarge, r.maxBytes)
+			}
+			if serr := r.stream.Send(ctx, Item{Data: bytes.Clone(buf[:n])}, -1); serr != nil {
+				return fmt.Errorf("%w: %w", errStreamed, serr)
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", errStreamed, err)
+		}
+	}
 }
 
 // retryAfter parses a Retry-After header: seconds or an HTTP date. Absurd

@@ -201,6 +201,32 @@ def test_50000_awaited_tasks(run):
     assert results == ["" if i % 2 else str(i) for i in range(n)]
 
 
+def test_event_loops_in_several_threads_await_tasks(run, rt):
+    async def main(index: int) -> list[str]:
+        tasks = [rt.go("sleep", seconds=0.05) for _ in range(50)]
+        echoes = [await guard(rt.go("echo", data=f"{index}-{i}")) for i in range(20)]
+        return [*await guard(asyncio.gather(*tasks)), *echoes]
+
+    results: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def body(index: int) -> None:
+        try:
+            results[index] = run(main(index))
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(HANG_GUARD)
+        assert not t.is_alive()
+    assert errors == []
+    for i in range(4):
+        assert results[i] == [""] * 50 + [f"{i}-{k}" for k in range(20)]
+
+
 def test_no_thread_per_await(run, rt):
     async def main() -> tuple[int, int]:
         before = threading.active_count()

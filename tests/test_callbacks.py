@@ -160,7 +160,26 @@ def test_a_callback_raising_system_exit_does_not_kill_the_dispatcher(run_script)
         """
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[-1] == "later callback ran: True"
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == "later callback ran: True"
+    assert lines[0].startswith("gogoroutines ERROR exception in the done-callback")
+    assert "SystemExit: 3" in proc.stdout  # logged with its traceback
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit])
+def test_ctrl_c_in_a_callback_run_at_once_propagates_as_with_concurrent_futures(rt, error):
+    def interrupted(_: object) -> None:
+        raise error
+
+    fut: cf.Future[str] = cf.Future()
+    fut.set_result("x")
+    with pytest.raises(error):
+        fut.add_done_callback(interrupted)  # the reference behaviour
+
+    task = rt.go("echo", data="x")
+    assert task.wait(HANG_GUARD)
+    with pytest.raises(error):
+        task.add_done_callback(interrupted)
 
 
 def test_callback_may_add_callbacks(rt):

@@ -31,7 +31,8 @@ struct PyClasses {
   py::object status;
   py::object json_loads;  // json.loads, to turn a task's meta into a dict
   py::object go_error, invalid_argument, unknown_kind, task_not_found, runtime_closed, wait_timeout,
-      task_cancelled, task_failed, task_timed_out, fork_error, internal_error, result_decode_error;
+      task_cancelled, task_failed, task_timed_out, fork_error, internal_error, result_decode_error,
+      channel_closed;
 };
 extern PyClasses* classes;
 

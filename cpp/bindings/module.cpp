@@ -29,6 +29,14 @@ namespace {
 
 using Own = gg::Args::Ownership;
 
+// Text from Go as a Python str (invalid UTF-8, e.g. from a file name, is replaced).
+py::str text_of(const std::string& text) {
+  PyObject* str =
+      PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
+  if (str == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(str);
+}
+
 [[noreturn]] void throw_invalid(const std::string& message) { throw gg::InvalidArgument(message); }
 
 // Holds buffers of bytes-like arguments (bytearray, memoryview), and
@@ -119,6 +127,8 @@ void add_value(gg::Args& args, std::string_view name, py::handle value, std::str
     args.list(name, to_items(value, name, kind, buffers, depth), Own::View);
   } else if (PyDict_Check(obj)) {
     args.map(name, to_items(value, name, kind, buffers, depth), Own::View);
+  } else if (py::isinstance<gg::Channel>(value)) {
+    args.channel(name, value.cast<const gg::Channel&>(), Own::View);
   } else {
     throw_invalid(where() + " has unsupported type " +
                   py::str(py::type::of(value).attr("__name__")).cast<std::string>() +
@@ -284,6 +294,49 @@ py::list take_tags(gg::WaitSet& ws, std::optional<double> timeout, std::size_t m
   return out;
 }
 
+// An item for Channel.send(): a view of a str (as text) or bytes; other
+// bytes-like objects are copied into `copy`, since they may change while the
+// GIL is released.
+std::pair<std::string_view, bool> channel_item(py::handle item, std::string& copy) {
+  PyObject* obj = item.ptr();
+  if (PyUnicode_Check(obj)) {
+    Py_ssize_t len = 0;
+    const char* text = PyUnicode_AsUTF8AndSize(obj, &len);
+    if (text == nullptr) {
+      PyErr_Clear();
+      throw_invalid("Channel.send(): the str is not encodable as UTF-8 (lone surrogates)");
+    }
+    return {std::string_view(text, static_cast<std::size_t>(len)), true};
+  }
+  if (PyBytes_Check(obj)) {
+    return {
+        std::string_view(PyBytes_AS_STRING(obj), static_cast<std::size_t>(PyBytes_GET_SIZE(obj))),
+        false};
+  }
+  if (PyObject_CheckBuffer(obj)) {
+    copy = py::bytes(py::reinterpret_borrow<py::object>(item)).cast<std::string>();
+    return {copy, false};
+  }
+  throw_invalid("Channel.send() takes str or bytes, got " +
+                py::str(py::type::of(item).attr("__name__")).cast<std::string>());
+}
+
+// A received item as the type it was sent as: str for text, else bytes.
+py::object item_object(const gg::Item& item) {
+  if (item.text) return text_of(item.data);
+  return py::bytes(item.data);
+}
+
+py::object channel_recv(const gg::Channel& ch, std::optional<double> timeout) {
+  std::optional<gg::Item> item;
+  const bool got = wait_in_slices(timeout, [&](double slice) {
+    item = ch.recv(slice);
+    return item.has_value();
+  });
+  if (!got) throw gg::WaitTimeout("Channel.recv() found no item before the timeout");
+  return item_object(*item);
+}
+
 py::tuple stats_tuple(const gg::Stats& s) {
   return py::make_tuple(s.total, s.active, s.queued, s.completed, s.failed, s.cancelled,
                         s.goroutines);
@@ -304,14 +357,6 @@ static void raise(const py::object& cls, const gg::Error& e) {
 void park_if_finalizing() noexcept {
   if (!_Py_IsFinalizing()) return;
   for (;;) pause();
-}
-
-// Text from Go as a Python str (invalid UTF-8, e.g. from a file name, is replaced).
-static py::str text_of(const std::string& text) {
-  PyObject* str =
-      PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
-  if (str == nullptr) throw py::error_already_set();
-  return py::reinterpret_steal<py::str>(str);
 }
 
 void translate_exception(std::exception_ptr error) {
@@ -338,6 +383,8 @@ void translate_exception(std::exception_ptr error) {
     raise(classes->wait_timeout, e);
   } catch (const gg::TaskCancelled& e) {
     raise(classes->task_cancelled, e);
+  } catch (const gg::ChannelClosed& e) {
+    raise(classes->channel_closed, e);
   } catch (const gg::ForkError& e) {
     raise(classes->fork_error, e);
   } catch (const gg::InternalError& e) {
@@ -367,6 +414,7 @@ PYBIND11_MODULE(_core, m) {
       errors.attr("TaskCancelled"), errors.attr("TaskFailed"),
       errors.attr("TaskTimedOut"),  errors.attr("ForkError"),
       errors.attr("InternalError"), errors.attr("ResultDecodeError"),
+      errors.attr("ChannelClosed"),
   };
   py::register_exception_translator(&translate_exception);
 
@@ -438,6 +486,58 @@ PYBIND11_MODULE(_core, m) {
           py::arg("runtime"), py::arg("ids"), py::arg("tags"))
       .def("take", &take_tags, py::arg("timeout") = py::none(), py::arg("max") = 1024)
       .def("close", &gg::WaitSet::close);
+
+  py::class_<gg::Channel>(m, "Channel", "A Go channel of str and bytes items.")
+      .def(py::init<std::int64_t>(), py::arg("capacity") = 0)
+      .def(
+          "send",
+          [](const gg::Channel& ch, py::handle item, std::optional<double> timeout) {
+            std::string copy;
+            const auto [data, text] = channel_item(item, copy);
+            if (!wait_in_slices(timeout,
+                                [&](double slice) { return ch.send(data, text, slice); })) {
+              throw gg::WaitTimeout("Channel.send() could not send before the timeout");
+            }
+          },
+          py::arg("item"), py::arg("timeout") = py::none())
+      .def("recv", &channel_recv, py::arg("timeout") = py::none())
+      .def("close", &gg::Channel::close)
+      .def("__len__", &gg::Channel::size)
+      .def("__iter__", [](py::object self) { return self; })
+      .def("__next__",
+           [](const gg::Channel& ch) {
+             try {
+               return channel_recv(ch, std::nullopt);
+             } catch (const gg::ChannelClosed&) {
+               throw py::stop_iteration();
+             }
+           })
+      .def("__repr__", [](const gg::Channel& ch) {
+        return "<Channel " + std::to_string(ch.handle()) + " with " + std::to_string(ch.size()) +
+               " waiting>";
+      });
+
+  m.def(
+      "select",
+      [](const py::sequence& channels, std::optional<double> timeout) {
+        std::vector<const gg::Channel*> list;
+        for (py::handle ch : channels) {
+          if (!py::isinstance<gg::Channel>(ch)) {
+            throw_invalid("select() takes Channels, got " +
+                          py::str(py::type::of(ch).attr("__name__")).cast<std::string>());
+          }
+          list.push_back(&ch.cast<const gg::Channel&>());
+        }
+        std::size_t index = list.size();
+        std::optional<gg::Item> item;
+        const bool answered = wait_in_slices(timeout, [&](double slice) {
+          item = gg::Channel::select(list, slice, index);
+          return index < list.size();
+        });
+        if (!answered) throw gg::WaitTimeout("select() found no item before the timeout");
+        return py::make_tuple(index, item ? item_object(*item) : py::none());
+      },
+      py::arg("channels"), py::arg("timeout") = py::none());
 
   m.def("info_json", &gg::Runtime::info_json, "JSON: Go version, GOMAXPROCS, task kinds.");
   m.attr("__version__") = GOGOROUTINES_VERSION;

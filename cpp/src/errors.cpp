@@ -36,6 +36,8 @@ void throw_status(int status, gogo_error& err, std::int64_t task_id) {
       throw TaskCancelled(task + " was cancelled");
     case GOGO_E_CLOSED:
       throw RuntimeClosed("the runtime is closed");
+    case GOGO_E_CHANNEL_CLOSED:
+      throw ChannelClosed("the channel is closed");
     case GOGO_E_TASK_FAILED:
       if (err.code == GOGO_FAILURE_TIMEOUT) throw TaskTimedOut(message, message, stack);
       throw TaskFailed(message, message, stack);

@@ -153,6 +153,9 @@ Args::Args(const Args& other) {
       case GOGO_ARG_BOOL:
         boolean(name, arg.int_value != 0);
         break;
+      case GOGO_ARG_CHANNEL:
+        add(name, GOGO_ARG_CHANNEL, Ownership::Copy).int_value = arg.int_value;
+        break;
       case GOGO_ARG_LIST:
       case GOGO_ARG_MAP:
         for (const Args& items : other.nested_) {
@@ -660,6 +663,103 @@ void WaitSet::close() noexcept {
   }
   handle_ = 0;
   fd_ = -1;
+}
+
+// ---- Channel ---------------------------------------------------------------
+
+// The handle of a channel, given back to Go when the last copy goes.
+struct Channel::State {
+  std::uint64_t handle = 0;
+  ~State() {
+    if (handle != 0 && !forked_child.load(std::memory_order_relaxed)) {
+      gogo_channel_release(handle);
+    }
+  }
+};
+
+Channel::Channel(std::int64_t capacity) : state_(std::make_shared<State>()) {
+  detail::check_not_forked();
+  gogo_error err{};
+  const int rc = gogo_channel_new(capacity, &state_->handle, &err);
+  if (rc != GOGO_OK) detail::throw_status(rc, err, 0);
+}
+
+std::uint64_t Channel::handle() const noexcept { return state_->handle; }
+
+namespace {
+// Takes a Go-allocated item and returns a copy.
+Item take_item(char* data, std::size_t len, std::int32_t text) {
+  Item item{std::string(data, len), text != 0};
+  gogo_free(data);
+  return item;
+}
+
+[[noreturn]] void throw_channel(int rc) {
+  gogo_error err{};
+  detail::throw_status(rc, err, 0);
+}
+}  // namespace
+
+bool Channel::send(std::string_view data, bool text, Timeout timeout) const {
+  detail::check_not_forked();
+  const int rc = gogo_channel_send(state_->handle, data.data(), data.size(), text ? 1 : 0,
+                                   detail::timeout_ns(timeout, "timeout"));
+  if (rc == GOGO_E_TIMEOUT) return false;
+  if (rc != GOGO_OK) throw_channel(rc);
+  return true;
+}
+
+std::optional<Item> Channel::recv(Timeout timeout) const {
+  detail::check_not_forked();
+  char* data = nullptr;
+  std::size_t len = 0;
+  std::int32_t text = 0;
+  const int rc =
+      gogo_channel_recv(state_->handle, detail::timeout_ns(timeout, "timeout"), &data, &len, &text);
+  if (rc == GOGO_E_TIMEOUT) return std::nullopt;
+  if (rc != GOGO_OK) throw_channel(rc);
+  return take_item(data, len, text);
+}
+
+void Channel::close() const {
+  detail::check_not_forked();
+  gogo_channel_close(state_->handle);
+}
+
+std::size_t Channel::size() const {
+  detail::check_not_forked();
+  std::int64_t n = 0;
+  const int rc = gogo_channel_len(state_->handle, &n);
+  if (rc != GOGO_OK) throw_channel(rc);
+  return static_cast<std::size_t>(n);
+}
+
+std::optional<Item> Channel::select(const std::vector<const Channel*>& channels, Timeout timeout,
+                                    std::size_t& index) {
+  detail::check_not_forked();
+  if (channels.empty()) throw InvalidArgument("select needs at least one channel");
+  std::vector<std::uint64_t> handles;
+  handles.reserve(channels.size());
+  for (const Channel* ch : channels) handles.push_back(ch->handle());
+  char* data = nullptr;
+  std::size_t len = 0;
+  std::int32_t text = 0;
+  index = channels.size();
+  const int rc =
+      gogo_channel_select(handles.data(), handles.size(), detail::timeout_ns(timeout, "timeout"),
+                          &index, &data, &len, &text);
+  if (rc == GOGO_E_TIMEOUT) {
+    index = channels.size();
+    return std::nullopt;
+  }
+  if (rc == GOGO_E_CHANNEL_CLOSED) return std::nullopt;
+  if (rc != GOGO_OK) throw_channel(rc);
+  return take_item(data, len, text);
+}
+
+Args& Args::channel(std::string_view name, const Channel& ch, Ownership own) {
+  add(name, GOGO_ARG_CHANNEL, own).int_value = static_cast<std::int64_t>(ch.handle());
+  return *this;
 }
 
 }  // namespace gogoroutines

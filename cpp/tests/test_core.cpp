@@ -303,6 +303,46 @@ TEST(batches_spawn_and_collect_in_one_call) {
   CHECK(rt.collect(running.data(), 1, out, buffer) == 1 && out[0].timed_out);
 }
 
+TEST(channels_carry_items_and_streams) {
+  gg::Channel ch(2);
+  CHECK(ch.send(std::string("a\0b", 3), false, 1.0));
+  CHECK(ch.send("text", true, 1.0));
+  CHECK(!ch.send("full", true, 0.01));  // buffer of 2 is full
+  CHECK(ch.size() == 2);
+  std::optional<gg::Item> item = ch.recv(1.0);
+  CHECK(item && item->data == std::string("a\0b", 3) && !item->text);
+  ch.close();
+  item = ch.recv(1.0);  // what was sent before the close still comes out
+  CHECK(item && item->data == "text" && item->text);
+  CHECK_THROWS(gg::ChannelClosed, ch.recv(1.0), "closed");
+  CHECK_THROWS(gg::ChannelClosed, ch.send("late", true, 1.0), "closed");
+
+  gg::Runtime rt;
+  gg::Channel lines;
+  gg::Task t =
+      rt.go("exec", gg::Args()
+                        .list("argv", gg::Args().str("", "printf").str("", "one\ntwo\nthree"))
+                        .channel("stream", lines));
+  std::vector<std::string> got;
+  try {
+    while (std::optional<gg::Item> line = lines.recv(5.0)) got.push_back(line->data);
+  } catch (const gg::ChannelClosed&) {
+  }
+  CHECK(got == (std::vector<std::string>{"one", "two", "three"}));
+  CHECK(t.result(5.0).empty());
+
+  gg::Channel a, b(1);
+  CHECK(b.send("from b", true, 1.0));
+  std::size_t index = 99;
+  item = gg::Channel::select({&a, &b}, 1.0, index);
+  CHECK(item && index == 1 && item->data == "from b");
+  item = gg::Channel::select({&a, &b}, 0.01, index);
+  CHECK(!item && index == 2);  // timeout
+  a.close();
+  item = gg::Channel::select({&a, &b}, 1.0, index);
+  CHECK(!item && index == 0);  // closed and empty
+}
+
 TEST(info_lists_go_version_and_kinds) {
   const std::string info = gg::Runtime::info_json();
   CHECK(info.find("\"go_version\":\"go") != std::string::npos);

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ._types import Stats, Status
 from .aio import as_completed_async
+from .channel import select
 from .compat import (
     go_check_status,
     go_cleanup,
@@ -28,6 +29,7 @@ from .compat import (
     go_wait,
 )
 from .errors import (
+    ChannelClosed,
     ForkError,
     GoError,
     InternalError,
@@ -53,8 +55,9 @@ from .waiting import (
 )
 
 if TYPE_CHECKING:
-    from ._core import Task
+    from ._core import Channel, Task
 else:
+    from .channel import Channel
     from .task import Task
 
 try:
@@ -66,6 +69,8 @@ __all__ = [
     "ALL_COMPLETED",
     "FIRST_COMPLETED",
     "FIRST_EXCEPTION",
+    "Channel",
+    "ChannelClosed",
     "DoneAndNotDoneTasks",
     "ForkError",
     "GoError",
@@ -96,5 +101,6 @@ __all__ = [
     "go_start_goroutine",
     "go_start_goroutine_with_task",
     "go_wait",
+    "select",
     "wait",
 ]

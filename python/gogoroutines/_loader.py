@@ -29,9 +29,11 @@ def load_core() -> ModuleType:
             if hasattr(err, "add_note"):
                 err.add_note(note)
             raise
+        from .channel import Channel
         from .task import Task
 
         Task.register(_core.Task)
+        Channel.register(_core.Channel)
     return _core
 
 

@@ -61,16 +61,21 @@ class _Dispatcher:
             for tag in waitset.take(None, max=4096):
                 with self._lock:
                     task, callback = self._pending.pop(tag)
-                _call(callback, task)
+                try:
+                    callback(task)
+                except BaseException:  # even SystemExit: the dispatcher serves every task
+                    logger.exception("exception in the done-callback %r of %r", callback, task)
 
 
 _dispatcher = _Dispatcher()
 
 
-def _call(callback: DoneCallback, task: Task) -> None:
+def _call_now(callback: DoneCallback, task: Task) -> None:
+    """Run a callback in the caller's thread, as concurrent.futures does: an
+    Exception is logged, while KeyboardInterrupt and SystemExit propagate."""
     try:
         callback(task)
-    except BaseException:  # even SystemExit: the dispatcher serves every task
+    except Exception:
         logger.exception("exception in the done-callback %r of %r", callback, task)
 
 
@@ -84,7 +89,7 @@ def add_done_callback(task: Task, callback: DoneCallback) -> None:
     if not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     if task.done():
-        _call(callback, task)
+        _call_now(callback, task)
     else:
         _dispatcher.add(task, callback)
 

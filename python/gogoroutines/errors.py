@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 
 __all__ = [
+    "ChannelClosed",
     "ForkError",
     "GoError",
     "InternalError",
@@ -85,6 +86,10 @@ class TaskTimedOut(TaskFailed, TimeoutError):
 
 class ResultDecodeError(GoError, ValueError):
     """``result()`` found a result that is not UTF-8; use ``result_bytes()``."""
+
+
+class ChannelClosed(GoError, RuntimeError):
+    """A send on a closed channel, or a receive on a closed channel left empty."""
 
 
 class ForkError(GoError, RuntimeError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from .group import TaskGroup
 from .mapping import DEFAULT_CONCURRENCY, ProgressArg, map_kind
 
 if TYPE_CHECKING:
+    from ._core import Channel as CoreChannel
     from ._core import Runtime as _CoreRuntime
     from ._core import Task
 
@@ -41,7 +43,7 @@ class Runtime:
     'Callback executed after 10ms'
     """
 
-    __slots__ = ("__weakref__", "_core")
+    __slots__ = ("__weakref__", "_channels", "_core")
 
     _core: _CoreRuntime
 
@@ -56,6 +58,7 @@ class Runtime:
                 f"got {max_concurrency!r}"
             )
         self._core = load_core().Runtime(max_concurrency or 0)
+        self._channels: weakref.WeakSet[CoreChannel] = weakref.WeakSet()
 
     def go(self, kind: str, /, *, timeout: float | None = None, **args: Any) -> Task:
         """Start a task of ``kind`` with the kind's keyword arguments.
@@ -151,6 +154,20 @@ class Runtime:
             progress=progress,
         )
 
+    def channel(self, capacity: int = 0) -> CoreChannel:
+        """Return a new :class:`Channel` holding up to ``capacity`` items.
+
+        With capacity 0 every send waits for a receiver, as in Go. Tasks of
+        the ``exec`` and ``http`` kinds stream into a channel given as their
+        ``stream`` argument, and close it when they end. Closing the runtime
+        closes its channels.
+        """
+        if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 0:
+            raise InvalidArgument(f"capacity must be an int >= 0, got {capacity!r}")
+        channel: CoreChannel = load_core().Channel(capacity)
+        self._channels.add(channel)
+        return channel
+
     def group(self) -> TaskGroup:
         """Return a :class:`TaskGroup`: ``with rt.group() as g: g.go(...)``.
 
@@ -180,6 +197,8 @@ class Runtime:
         Closing twice does nothing.
         """
         self._core.close()
+        for channel in list(self._channels):
+            channel.close()
 
     def __enter__(self) -> Runtime:
         return self

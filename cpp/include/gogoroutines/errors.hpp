@@ -91,6 +91,12 @@ class TaskTimedOut : public TaskFailed {
   using TaskFailed::TaskFailed;
 };
 
+/// A send on a closed channel, or a receive on a closed channel left empty.
+class ChannelClosed : public Error {
+ public:
+  using Error::Error;
+};
+
 /// The process was forked after the Go runtime started; Go cannot run here.
 class ForkError : public Error {
  public:

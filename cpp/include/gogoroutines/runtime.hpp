@@ -27,6 +27,8 @@
 
 namespace gogoroutines {
 
+class Channel;
+
 /// Where a task is in its life. The numbers are those of the C ABI.
 enum class Status : int {
   NotFound = GOGO_STATE_NOT_FOUND,   ///< unknown id, or the task was released
@@ -119,6 +121,11 @@ class Args {
   /// @param own whether to copy name
   /// @return *this
   Args& map(std::string_view name, Args entries, Ownership own = Ownership::Copy);
+  /// @param name argument name
+  /// @param ch a channel (e.g. for the `stream` argument of exec and http)
+  /// @param own whether to copy name
+  /// @return *this
+  Args& channel(std::string_view name, const Channel& ch, Ownership own = Ownership::Copy);
   /// Reserves room for n arguments.
   /// @param n how many arguments will be set
   void reserve(std::size_t n) { args_.reserve(n); }
@@ -416,6 +423,49 @@ class WaitSet {
  private:
   std::uint64_t handle_ = 0;
   int fd_ = -1;
+};
+
+/// One value received from a Channel: bytes, and whether they were sent as text.
+struct Item {
+  std::string data;
+  bool text = false;
+};
+
+/// A Go channel shared by this program and its tasks: send and receive items
+/// with timeouts, close it, select over several. Copies share the channel.
+/// Tasks of kinds that stream (exec, http) send into it and close it at the end.
+class Channel {
+ public:
+  /// @param capacity how many items it buffers; 0: a send waits for a receiver
+  explicit Channel(std::int64_t capacity = 0);
+  /// @param data the item's bytes
+  /// @param text whether they are text (come out as text)
+  /// @param timeout seconds to wait; 0 only tries; std::nullopt waits for ever
+  /// @return false if the timeout ran out first
+  /// @throw ChannelClosed if the channel is closed
+  bool send(std::string_view data, bool text, Timeout timeout = std::nullopt) const;
+  /// @param timeout seconds to wait; 0 only tries; std::nullopt waits for ever
+  /// @return the item, or std::nullopt if the timeout ran out first
+  /// @throw ChannelClosed once the channel is closed and empty
+  std::optional<Item> recv(Timeout timeout = std::nullopt) const;
+  /// Closes the channel: sends fail, receives drain what is left. Idempotent.
+  void close() const;
+  /// @return how many items wait in the buffer
+  std::size_t size() const;
+  /// @return the handle Go knows the channel by
+  std::uint64_t handle() const noexcept;
+  /// Receives from the first of channels to have an item.
+  /// @param channels the channels
+  /// @param timeout seconds to wait
+  /// @param index set to the index of the channel that answered
+  /// @return its item; std::nullopt with index set if that channel is closed
+  ///         and empty; std::nullopt with index == channels.size() on timeout
+  static std::optional<Item> select(const std::vector<const Channel*>& channels, Timeout timeout,
+                                    std::size_t& index);
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
 };
 
 namespace detail {
