@@ -30,7 +30,7 @@ if [[ -n $unformatted ]]; then
 fi
 (cd go && go vet ./...)
 clang-format --dry-run --Werror go/*.h cpp/include/gogoroutines/*.hpp cpp/src/*.cpp \
-  cpp/bindings/*.cpp cpp/tests/*.cpp
+  cpp/bindings/*.cpp cpp/bindings/*.hpp cpp/tests/*.cpp examples/cpp/*.cpp
 ruff check python tests benchmarks
 ruff format --check python tests benchmarks
 mypy

@@ -35,6 +35,8 @@ __all__ = ["DEFAULT_CONCURRENCY", "map_kind"]
 # In-flight items when neither the call nor the runtime sets a limit.
 DEFAULT_CONCURRENCY = 1024
 
+_COMPLETED = int(Status.COMPLETED)
+
 ProgressArg = bool | Callable[[int, int | None], object]
 
 
@@ -134,7 +136,10 @@ def map_kind(
             if not exhausted and room > 0:
                 raw = list(itertools.islice(source, room))
                 exhausted = len(raw) < room
-                batch = [_arguments(item, next_index + k, kind) for k, item in enumerate(raw)]
+                batch = [
+                    item if item.__class__ is dict else _arguments(item, next_index + k, kind)
+                    for k, item in enumerate(raw)
+                ]
                 if batch:
                     ids = core.spawn_many(kind, None, batch)
                     waitset.watch_ids(core, ids, ids)
@@ -153,7 +158,10 @@ def map_kind(
                 outcomes = core.collect(ready)
                 bar.advance(len(outcomes))
                 for task_id, status, timed_out, value in outcomes:
-                    result = _outcome(task_id, status, timed_out, value)
+                    if status == _COMPLETED and value.__class__ is str:
+                        result: Any = value  # the common case, kept cheap
+                    else:
+                        result = _outcome(task_id, status, timed_out, value)
                     index = index_of.pop(task_id)
                     if ordered:
                         finished[index] = result
