@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"time"
 )
@@ -13,13 +12,8 @@ func init() {
 	register(&Kind{
 		Name: "goroutine",
 		Doc:  "The seed's go_start_goroutine: completes after 100 ms.",
-		Prepare: func(a *Args) (Work, error) {
-			return func(ctx context.Context) (Result, error) {
-				if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
-					return Result{}, err
-				}
-				return Result{Data: []byte("Goroutine completed successfully!")}, nil
-			}, nil
+		Timer: func(a *Args) (time.Duration, Result, error) {
+			return 100 * time.Millisecond, Result{Data: []byte("Goroutine completed successfully!")}, nil
 		},
 	})
 
@@ -28,17 +22,12 @@ func init() {
 		Name:   "task",
 		Doc:    "The seed's go_start_goroutine_with_task: completes after 200 ms.",
 		Params: taskParams,
-		Prepare: func(a *Args) (Work, error) {
+		Timer: func(a *Args) (time.Duration, Result, error) {
 			task, err := a.RequiredStr("task")
 			if err != nil {
-				return nil, err
+				return 0, Result{}, err
 			}
-			return func(ctx context.Context) (Result, error) {
-				if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
-					return Result{}, err
-				}
-				return Result{Data: []byte("Task '" + task + "' completed!")}, nil
-			}, nil
+			return 200 * time.Millisecond, Result{Data: []byte("Task '" + task + "' completed!")}, nil
 		},
 	})
 
@@ -47,20 +36,15 @@ func init() {
 		Name:   "delayed",
 		Doc:    "The seed's go_start_delayed: completes after delay_ms milliseconds.",
 		Params: delayedParams,
-		Prepare: func(a *Args) (Work, error) {
+		Timer: func(a *Args) (time.Duration, Result, error) {
 			if !a.Present("delay_ms") {
-				return nil, a.errorf("delay_ms", "is required")
+				return 0, Result{}, a.errorf("delay_ms", "is required")
 			}
 			ms, d, err := a.Milliseconds("delay_ms", 0)
 			if err != nil {
-				return nil, err
+				return 0, Result{}, err
 			}
-			return func(ctx context.Context) (Result, error) {
-				if err := sleepCtx(ctx, d); err != nil {
-					return Result{}, err
-				}
-				return Result{Data: []byte(fmt.Sprintf("Callback executed after %dms", ms))}, nil
-			}, nil
+			return d, Result{Data: []byte(fmt.Sprintf("Callback executed after %dms", ms))}, nil
 		},
 	})
 }

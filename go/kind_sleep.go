@@ -1,6 +1,6 @@
 package main
 
-import "context"
+import "time"
 
 func init() {
 	params := []Param{{Name: "seconds", Type: "float", Required: true, Doc: "how long to sleep, >= 0"}}
@@ -8,17 +8,12 @@ func init() {
 		Name:   "sleep",
 		Doc:    "Sleeps for `seconds`, then completes with an empty result.",
 		Params: params,
-		Prepare: func(a *Args) (Work, error) {
+		Timer: func(a *Args) (time.Duration, Result, error) {
 			if !a.Present("seconds") {
-				return nil, a.errorf("seconds", "is required")
+				return 0, Result{}, a.errorf("seconds", "is required")
 			}
 			d, err := a.Seconds("seconds", 0)
-			if err != nil {
-				return nil, err
-			}
-			return func(ctx context.Context) (Result, error) {
-				return Result{}, sleepCtx(ctx, d)
-			}, nil
+			return d, Result{}, err
 		},
 	})
 }

@@ -35,12 +35,27 @@ type Param struct {
 // Inline marks work that finishes at once without blocking (echo): it runs
 // on the spawning call itself instead of a new goroutine, because waking a
 // thread for a new goroutine costs several times more than such work.
+//
+// A kind whose work is only "wait, then complete" (sleep, the seed's kinds)
+// sets Timer instead of Prepare: its tasks are a timer and a table entry,
+// with no goroutine and no stack while they wait, so a million sleepers cost
+// little memory.
 type Kind struct {
-	Name    string                      `json:"name"`
-	Doc     string                      `json:"doc"`
-	Params  []Param                     `json:"params"`
-	Inline  bool                        `json:"inline"`
-	Prepare func(a *Args) (Work, error) `json:"-"`
+	Name    string                                       `json:"name"`
+	Doc     string                                       `json:"doc"`
+	Params  []Param                                      `json:"params"`
+	Inline  bool                                         `json:"inline"`
+	Prepare func(a *Args) (Work, error)                  `json:"-"`
+	Timer   func(a *Args) (time.Duration, Result, error) `json:"-"`
+}
+
+// plan is a prepared task: work to run, or (for a Timer kind) a delay after
+// which it completes with result.
+type plan struct {
+	work   Work
+	timed  bool
+	delay  time.Duration
+	result Result
 }
 
 // kinds is the registry of task kinds, filled by the init functions of the
@@ -75,24 +90,31 @@ func kindNames() []string {
 }
 
 // prepare finds the kind named name and prepares its work from values.
-func prepare(rt *Runtime, name string, values []Value) (*Kind, Work, error) {
+func prepare(rt *Runtime, name string, values []Value) (*Kind, plan, error) {
 	k, ok := kinds[name]
 	if !ok {
-		return nil, nil, &UnknownKindError{Name: strings.Clone(name)} // name may alias C memory
+		return nil, plan{}, &UnknownKindError{Name: strings.Clone(name)} // name may alias C memory
 	}
 	if len(values) > MaxArgs {
-		return nil, nil, &ArgError{Kind: k.Name, Msg: fmt.Sprintf("takes at most %d arguments, got %d", MaxArgs, len(values))}
+		return nil, plan{}, &ArgError{Kind: k.Name, Msg: fmt.Sprintf("takes at most %d arguments, got %d", MaxArgs, len(values))}
 	}
 	a := NewArgs(k.Name, values)
 	a.rt = rt
-	work, err := k.Prepare(a)
+	var p plan
+	var err error
+	if k.Timer != nil {
+		p.timed = true
+		p.delay, p.result, err = k.Timer(a)
+	} else {
+		p.work, err = k.Prepare(a)
+	}
 	if err != nil {
-		return nil, nil, err
+		return nil, plan{}, err
 	}
 	if err := a.Done(k.Params); err != nil {
-		return nil, nil, err
+		return nil, plan{}, err
 	}
-	return k, work, nil
+	return k, p, nil
 }
 
 // sleepCtx waits for d or until ctx is done, whichever comes first.

@@ -168,7 +168,7 @@ func TestKindNamesSortedAndComplete(t *testing.T) {
 	}
 	for _, seed := range []string{"delayed", "echo", "goroutine", "sleep", "task"} {
 		k, ok := kinds[seed]
-		if !ok || k.Name != seed || k.Prepare == nil || k.Doc == "" {
+		if !ok || k.Name != seed || (k.Prepare == nil) == (k.Timer == nil) || k.Doc == "" {
 			t.Fatalf("seed kind %q missing or incomplete: %+v", seed, k)
 		}
 	}

@@ -117,11 +117,11 @@ func (rt *Runtime) newTask(kind string, values []Value, timeout time.Duration) (
 	if timeout < 0 {
 		timeout = 0
 	}
-	k, work, err := prepare(rt, kind, values)
+	k, p, err := prepare(rt, kind, values)
 	if err != nil {
 		return nil, err
 	}
-	return &Task{Kind: k, work: work, timeout: timeout}, nil
+	return &Task{Kind: k, plan: p, timeout: timeout}, nil
 }
 
 // enterLocked gives t the next id, puts it in the table and starts it (or
@@ -271,7 +271,7 @@ func (rt *Runtime) Watch(id int64, ws *WaitSet, tag uint64) error {
 
 // startQueued starts queued tasks while slots are free. Called with mu held.
 func (rt *Runtime) startQueued() {
-	for len(rt.queue) > 0 && (rt.maxConcurrency <= 0 || rt.running < rt.maxConcurrency) {
+	for !rt.closed && len(rt.queue) > 0 && (rt.maxConcurrency <= 0 || rt.running < rt.maxConcurrency) {
 		t := rt.queue[0]
 		rt.queue[0] = nil
 		rt.queue = rt.queue[1:]
@@ -368,7 +368,13 @@ func (rt *Runtime) cancelLocked(t *Task) bool {
 	if t.state.Done() {
 		return false
 	}
-	if t.cancel != nil {
+	switch {
+	case t.timer != nil:
+		if t.timer.Stop() { // it will not fire, so its finish will not free the slot
+			rt.running--
+			defer rt.startQueued()
+		}
+	case t.cancel != nil:
 		t.cancel()
 	}
 	rt.settle(t, StateCancelled, Result{}, nil)
@@ -406,8 +412,8 @@ func (rt *Runtime) Close() {
 	if rt.closed {
 		return
 	}
+	rt.closed = true // first: cancelling frees slots, and nothing queued may start
 	rt.tasks.each(func(t *Task) { rt.cancelLocked(t) })
-	rt.closed = true
 	rt.tasks = taskTable{}
 	rt.web.close()
 	rt.queue = nil

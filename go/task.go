@@ -52,9 +52,10 @@ func (e *TaskError) Error() string { return e.Message }
 type Task struct {
 	ID      int64
 	Kind    *Kind
-	work    Work
+	plan    plan
 	timeout time.Duration // 0: no deadline of its own
 	cancel  context.CancelFunc
+	timer   *time.Timer // a Timer kind's pending completion
 	done    chan struct{}
 
 	state    State
@@ -72,6 +73,9 @@ var closedChan = func() chan struct{} {
 
 // runInline runs the work of an Inline kind on the calling goroutine.
 func (t *Task) runInline() (Result, *TaskError) {
+	if t.plan.timed {
+		return t.plan.result, nil // an Inline Timer kind waits for nothing
+	}
 	ctx := context.Background()
 	if t.timeout > 0 {
 		var cancel context.CancelFunc
@@ -85,6 +89,11 @@ func (t *Task) runInline() (Result, *TaskError) {
 // It is called with the runtime's mutex held; finish is called when the work
 // returns, whatever the state of the task is by then.
 func (t *Task) start(finish func(*Task, Result, *TaskError)) {
+	t.state = StateRunning
+	if t.plan.timed {
+		t.startTimer(finish)
+		return
+	}
 	ctx, cancel := context.Background(), context.CancelFunc(nil)
 	if t.timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, t.timeout)
@@ -92,7 +101,6 @@ func (t *Task) start(finish func(*Task, Result, *TaskError)) {
 		ctx, cancel = context.WithCancel(ctx)
 	}
 	t.cancel = cancel
-	t.state = StateRunning
 	go func() {
 		// Deferred, so that the slot is freed and the task settled even if
 		// the work ends its goroutine with runtime.Goexit.
@@ -104,6 +112,24 @@ func (t *Task) start(finish func(*Task, Result, *TaskError)) {
 		}()
 		res, err = t.runProtected(ctx)
 	}()
+}
+
+// startTimer completes a Timer kind's task when its delay (or its own
+// timeout, if that comes first) has passed. Cancelling stops the timer.
+func (t *Task) startTimer(finish func(*Task, Result, *TaskError)) {
+	if t.timeout > 0 && t.timeout < t.plan.delay {
+		t.timer = time.AfterFunc(t.timeout, func() { finish(t, Result{}, t.timeoutError()) })
+		return
+	}
+	t.timer = time.AfterFunc(t.plan.delay, func() { finish(t, t.plan.result, nil) })
+}
+
+// timeoutError is the failure of a task whose own deadline passed.
+func (t *Task) timeoutError() *TaskError {
+	return &TaskError{
+		Code:    FailureTimeout,
+		Message: fmt.Sprintf("task %d (%s) timed out after %v", t.ID, t.Kind.Name, t.timeout),
+	}
 }
 
 // runProtected runs the work and turns its error or panic into a TaskError.
@@ -118,16 +144,13 @@ func (t *Task) runProtected(ctx context.Context) (res Result, terr *TaskError) {
 			}
 		}
 	}()
-	res, err := t.work(ctx)
+	res, err := t.plan.work(ctx)
 	if err == nil {
 		return res, nil
 	}
 	failed := Result{Meta: res.Meta}
 	if errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return failed, &TaskError{
-			Code:    FailureTimeout,
-			Message: fmt.Sprintf("task %d (%s) timed out after %v", t.ID, t.Kind.Name, t.timeout),
-		}
+		return failed, t.timeoutError()
 	}
 	return failed, &TaskError{
 		Code:    FailureError,
