@@ -118,8 +118,9 @@ def test_close_cancels_the_goroutines_of_its_tasks():
     with Runtime() as observer:
         base = observer.stats().goroutines
         r = Runtime()
-        tasks = [r.go("sleep", seconds=60) for _ in range(20)]
-        assert observer.stats().goroutines >= base + 20
+        # exec runs on a goroutine per task (sleep would be a timer, with none).
+        tasks = [r.go("exec", argv=["sleep", "60"]) for _ in range(20)]
+        assert wait_until(lambda: observer.stats().goroutines >= base + 20)
         r.close()
         assert wait_until(lambda: observer.stats().goroutines <= base), (
             f"goroutines still running after close: {observer.stats().goroutines} > {base}"

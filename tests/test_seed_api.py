@@ -120,7 +120,7 @@ def test_example_monitoring_statistics(capsys):
         assert failed == 0
         assert active + completed == 10
         assert completed >= previous_completed
-        assert goroutines >= active  # one goroutine per running task, at least
+        assert goroutines >= 1  # delayed tasks are timers: they need no goroutine each
         previous_completed = completed
     first = STATS_RE.fullmatch(lines[0])
     assert int(first.group(2)) > 0  # some were still active at the first look
