@@ -119,6 +119,7 @@ def map_kind(
     timeout: float | None,
     return_exceptions: bool,
     progress: ProgressArg,
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Iterator[Any]:
     """The generator behind ``Runtime.map`` (see there)."""
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -140,6 +141,8 @@ def map_kind(
                     item if item.__class__ is dict else _arguments(item, next_index + k, kind)
                     for k, item in enumerate(raw)
                 ]
+                if prepare is not None:  # on copies: the caller's dicts stay as they were
+                    batch = [prepare(dict(item)) for item in batch]
                 if batch:
                     ids = core.spawn_many(kind, None, batch)
                     waitset.watch_ids(core, ids, ids)

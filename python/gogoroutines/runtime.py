@@ -152,6 +152,7 @@ class Runtime:
             timeout=timeout,
             return_exceptions=return_exceptions,
             progress=progress,
+            prepare=_PREPARE_ARGS.get(kind),
         )
 
     def channel(self, capacity: int = 0) -> CoreChannel:

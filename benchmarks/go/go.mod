@@ -1,0 +1,3 @@
+module gogoroutines/benchmarks
+
+go 1.23
