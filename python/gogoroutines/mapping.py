@@ -10,6 +10,7 @@ garbage-collected) cancels whatever is still running.
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -49,6 +50,22 @@ def _arguments(item: object, index: int, kind: str) -> dict[str, Any]:
     raise InvalidArgument(
         f"map: item {index} must be a dict of arguments for {kind!r}, got {type(item).__name__}"
     )
+
+
+def _spawn_batch(
+    core: CoreRuntime, kind: str, batch: list[dict[str, Any]], first_index: int
+) -> list[int]:
+    """Spawn a batch; a bad item's error names its index in the whole input."""
+    try:
+        return core.spawn_many(kind, None, batch)
+    except InvalidArgument as err:
+        # The core numbers items within the batch ("item 5: ..."); the user
+        # numbers them in the input.
+        match = re.match(r"item (\d+): (.*)", str(err), re.DOTALL)
+        if match is None:
+            raise
+        index = first_index + int(match.group(1))
+        raise type(err)(f"map: item {index}: {match.group(2)}") from None
 
 
 def _outcome(task_id: int, status: int, timed_out: bool, value: str | bytes) -> Any:
@@ -104,7 +121,8 @@ class _Progress:
         if self._bar is not None:
             self._bar.close()
         elif self._stream is not None:
-            self._stream.write("\n")
+            of = f"/{self._total}" if self._total is not None else ""
+            self._stream.write(f"\r{self.done}{of} done\n")  # the final count, always
             self._stream.flush()
 
 
@@ -144,7 +162,7 @@ def map_kind(
                 if prepare is not None:  # on copies: the caller's dicts stay as they were
                     batch = [prepare(dict(item)) for item in batch]
                 if batch:
-                    ids = core.spawn_many(kind, None, batch)
+                    ids = _spawn_batch(core, kind, batch, next_index)
                     waitset.watch_ids(core, ids, ids)
                     for offset, task_id in enumerate(ids):
                         index_of[task_id] = next_index + offset
@@ -159,6 +177,8 @@ def map_kind(
                 if not ready:
                     raise WaitTimeout(f"map: {len(index_of)} tasks unfinished after {timeout} s")
                 outcomes = core.collect(ready)
+                while len(outcomes) < len(ready):  # collect stops when its buffer is full
+                    outcomes += core.collect(ready[len(outcomes) :])
                 bar.advance(len(outcomes))
                 for task_id, status, timed_out, value in outcomes:
                     if status == _COMPLETED and value.__class__ is str:
