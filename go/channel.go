@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+// maxChannelCapacity bounds a channel's buffer: Go allocates it whole, at
+// creation (a million items take 32 MiB).
+const maxChannelCapacity = 1 << 20
+
 // ErrChannelClosed is returned by a send on a closed channel, and by a
 // receive on a closed channel with nothing left in it.
 var ErrChannelClosed = errors.New("the channel is closed")
@@ -59,6 +63,9 @@ func (c *Channel) isClosed() bool {
 func (c *Channel) Send(ctx context.Context, item Item, timeout time.Duration) error {
 	if c.isClosed() {
 		return ErrChannelClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err // a cancelled task sends nothing more
 	}
 	select {
 	case c.items <- item:

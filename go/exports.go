@@ -441,8 +441,8 @@ func gogo_waitset_close(wh C.uint64_t) (rc C.int) {
 //export gogo_channel_new
 func gogo_channel_new(capacity C.int64_t, out *C.uint64_t, cerr *C.gogo_error) (rc C.int) {
 	defer recoverExport(&rc, cerr)
-	if capacity < 0 || capacity > 1<<30 {
-		return statusOf(fmt.Errorf("%w: capacity must be between 0 and %d, got %d", errInvalid, 1<<30, capacity), cerr)
+	if capacity < 0 || capacity > maxChannelCapacity {
+		return statusOf(fmt.Errorf("%w: capacity must be between 0 and %d, got %d", errInvalid, maxChannelCapacity, capacity), cerr)
 	}
 	*out = C.uint64_t(channels.add(NewChannel(int(capacity))))
 	return C.GOGO_OK

@@ -169,9 +169,10 @@ func (s *lineSender) send(line []byte) error {
 	return s.ch.Send(s.ctx, item, -1)
 }
 
-// flush sends a last line that had no newline.
+// flush sends a last line that had no newline (not when the task was
+// cancelled: what is pending may then be several unsent lines).
 func (s *lineSender) flush() error {
-	if len(s.pending) == 0 {
+	if len(s.pending) == 0 || s.ctx.Err() != nil || bytes.IndexByte(s.pending, '\n') >= 0 {
 		return nil
 	}
 	return s.send(s.pending)

@@ -314,7 +314,10 @@ std::pair<std::string_view, bool> channel_item(py::handle item, std::string& cop
         false};
   }
   if (PyObject_CheckBuffer(obj)) {
-    copy = py::bytes(py::reinterpret_borrow<py::object>(item)).cast<std::string>();
+    py::object bytes = py::reinterpret_steal<py::object>(PyBytes_FromObject(obj));
+    if (!bytes) throw py::error_already_set();
+    copy.assign(PyBytes_AS_STRING(bytes.ptr()),
+                static_cast<std::size_t>(PyBytes_GET_SIZE(bytes.ptr())));
     return {copy, false};
   }
   throw_invalid("Channel.send() takes str or bytes, got " +

@@ -63,7 +63,7 @@ class TaskGroup:
     def cancel(self) -> None:
         """Cancel every unfinished task of the group."""
         for task in self.tasks:
-            if not task.closed:
+            if not task.closed and not task.done():
                 task.cancel()
 
     def _on_done(self, task: Task) -> None:
@@ -88,7 +88,7 @@ class TaskGroup:
         if exc is not None:
             self.cancel()
         try:
-            wait(self.tasks)
+            wait([t for t in self.tasks if not t.closed])  # closed ones: the block's business
         except BaseException:
             self.cancel()  # Ctrl-C while waiting: leave nothing running
             raise
@@ -98,7 +98,7 @@ class TaskGroup:
         if isinstance(exc, Exception):
             errors.append(exc)
         for task in self.tasks:
-            if task.status == Status.FAILED:
+            if not task.closed and task.status == Status.FAILED:
                 try:
                     task.result(0)
                 except TaskFailed as err:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._loader import load_core
 from ._types import Stats
-from .errors import InvalidArgument
+from .errors import InvalidArgument, RuntimeClosed
 from .group import TaskGroup
 from .mapping import DEFAULT_CONCURRENCY, ProgressArg, map_kind
 
@@ -24,6 +24,8 @@ __all__ = ["Runtime", "default_runtime"]
 
 # The largest concurrency limit Go accepts (a 32-bit int).
 _MAX_CONCURRENCY = 2**31 - 1
+# The largest channel buffer Go accepts (allocated whole, at creation).
+_MAX_CHANNEL_CAPACITY = 2**20
 
 
 class Runtime:
@@ -163,8 +165,16 @@ class Runtime:
         ``stream`` argument, and close it when they end. Closing the runtime
         closes its channels.
         """
-        if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 0:
-            raise InvalidArgument(f"capacity must be an int >= 0, got {capacity!r}")
+        if (
+            not isinstance(capacity, int)
+            or isinstance(capacity, bool)
+            or not 0 <= capacity <= _MAX_CHANNEL_CAPACITY
+        ):
+            raise InvalidArgument(
+                f"capacity must be an int from 0 to {_MAX_CHANNEL_CAPACITY}, got {capacity!r}"
+            )
+        if self.closed:
+            raise RuntimeClosed("the runtime is closed")
         channel: CoreChannel = load_core().Channel(capacity)
         self._channels.add(channel)
         return channel
