@@ -77,7 +77,7 @@ func prepareHTTP(a *Args) (Work, error) {
 	if r.method, err = a.Str("method", "GET"); err != nil {
 		return nil, err
 	}
-	if r.method == "" || strings.ContainsAny(r.method, " \t\r\n()<>@,;:\\\"/[]?={}") {
+	if r.method == "" || strings.ContainsAny(r.method, " \t()<>@,;:\\\"/[]?={}") || hasControl(r.method, false) {
 		return nil, a.errorf("method", "is not a valid HTTP method: %q", r.method)
 	}
 	headers, err := a.StrMap("headers")
@@ -86,7 +86,7 @@ func prepareHTTP(a *Args) (Work, error) {
 	}
 	r.headers = make(http.Header, len(headers))
 	for k, v := range headers {
-		if k == "" || strings.ContainsAny(k, " \t\r\n:") || strings.ContainsAny(v, "\r\n") {
+		if k == "" || strings.ContainsAny(k, " :") || hasControl(k, false) || hasControl(v, true) {
 			return nil, a.errorf("headers", "has an invalid header %q: %q", k, v)
 		}
 		r.headers.Set(k, v)
@@ -124,6 +124,17 @@ func prepareHTTP(a *Args) (Work, error) {
 		r.client = newHTTPClient(verify, 0)
 	}
 	return r.run, nil
+}
+
+// hasControl reports whether s holds a control character (a tab is allowed
+// where allowTab is true, as in header values).
+func hasControl(s string, allowTab bool) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && !(allowTab && c == '\t')) || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // webClients are a runtime's HTTP clients: one pooled transport each for

@@ -42,6 +42,8 @@ type Runtime struct {
 	counts  [5]int64
 
 	web webClients // HTTP clients of the http kind
+
+	drained chan struct{} // closed when running reaches 0 after Close
 }
 
 // NewRuntime returns an empty runtime; maxConcurrency <= 0 means no limit.
@@ -223,6 +225,10 @@ func (rt *Runtime) finish(t *Task, res Result, terr *TaskError) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	rt.running--
+	if rt.running == 0 && rt.drained != nil {
+		close(rt.drained)
+		rt.drained = nil
+	}
 	if t.state == StateRunning {
 		if terr != nil {
 			rt.settle(t, StateFailed, Result{Meta: res.Meta}, terr)
@@ -414,6 +420,19 @@ func (rt *Runtime) Close() {
 	}
 	rt.closed = true // first: cancelling frees slots, and nothing queued may start
 	rt.tasks.each(func(t *Task) { rt.cancelLocked(t) })
+	if rt.running > 0 {
+		// Give cancelled work the time to end (exec kills its process group
+		// within killGrace), so that closing and then exiting leaves nothing
+		// behind; bounded, in case some work ignores its context.
+		rt.drained = make(chan struct{})
+		drained := rt.drained
+		rt.mu.Unlock()
+		select {
+		case <-drained:
+		case <-time.After(killGrace + 500*time.Millisecond):
+		}
+		rt.mu.Lock()
+	}
 	rt.tasks = taskTable{}
 	rt.web.close()
 	rt.queue = nil

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test layer of gogoroutines on a fresh machine (Python 3.10+, a C++
 # compiler; no Go needed): install into a new virtual environment with
-# `pip install .[test]`, then style checks, Go tests under the race detector,
-# the C++ tests (ctest) and the Python tests (pytest).
+# `pip install .[test]`, then style checks, Go tests under the race detector and a
+# short fuzz run, the C++ tests (ctest, then under ASan+UBSan and valgrind), the
+# Python tests (pytest) and a smoke run of the benchmarks.
 #
 #   bash tests/run_all.sh            # everything
 #   VENV=/path/to/venv bash tests/run_all.sh
@@ -36,13 +37,17 @@ ruff format --check python tests benchmarks
 mypy
 python -m mypy.stubtest gogoroutines._core --allowlist tests/stubtest_allowlist.txt
 
-step "Go: go test -race"
+step "Go: go test -race, then a short fuzz of argument decoding"
 (cd go && go test -race -count=1 ./...)
+(cd go && go test -run '^$' -fuzz '^FuzzPrepare$' -fuzztime 10s .)
 
 step "C++: build the core without Python and run ctest"
 cmake -S . -B build/cpp -DGOGOROUTINES_PYTHON=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build/cpp -j 2
 ctest --test-dir build/cpp --output-on-failure
+
+step "C++: the tests under AddressSanitizer + UndefinedBehaviorSanitizer, and valgrind"
+bash tests/sanitizers.sh
 
 step "Python: pytest"
 python -m pytest -q tests

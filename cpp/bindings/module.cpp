@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <list>
 #include <memory>
 #include <optional>
@@ -163,7 +164,11 @@ std::optional<double> task_timeout(py::handle value) {
   if (PyFloat_Check(value.ptr())) return PyFloat_AS_DOUBLE(value.ptr());
   if (PyLong_Check(value.ptr()) && !PyBool_Check(value.ptr())) {
     const double seconds = PyLong_AsDouble(value.ptr());
-    if (seconds == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+    if (seconds == -1.0 && PyErr_Occurred()) {
+      if (!PyErr_ExceptionMatches(PyExc_OverflowError)) throw py::error_already_set();
+      PyErr_Clear();  // larger than any float: the core reports it as too large
+      return HUGE_VAL;
+    }
     return seconds;
   }
   throw_invalid("timeout must be a number of seconds or None, got " +

@@ -11,6 +11,7 @@
 #include <cxxabi.h>
 #include <structmember.h>
 
+#include <cmath>
 #include <cstddef>
 #include <new>
 #include <string>
@@ -84,7 +85,12 @@ bool parse_timeout(const char* method, PyObject* const* args, Py_ssize_t nargs, 
     timeout = PyFloat_AS_DOUBLE(value);
   } else if (PyLong_Check(value) && !PyBool_Check(value)) {
     const double seconds = PyLong_AsDouble(value);
-    if (seconds == -1.0 && PyErr_Occurred()) return false;
+    if (seconds == -1.0 && PyErr_Occurred()) {
+      if (!PyErr_ExceptionMatches(PyExc_OverflowError)) return false;
+      PyErr_Clear();  // larger than any float: the core reports it as too large
+      timeout = HUGE_VAL;
+      return true;
+    }
     timeout = seconds;
   } else {
     PyErr_Format(PyExc_TypeError, "Task.%s(): timeout must be a number of seconds or None, not %s",

@@ -8,8 +8,11 @@ Ids must be released with :func:`go_cleanup`, as in PHP.
 
 from __future__ import annotations
 
+import math
+
+from ._checks import seconds
 from ._types import Status
-from .errors import TaskCancelled, TaskFailed, WaitTimeout
+from .errors import TaskCancelled, TaskFailed, TaskNotFound, WaitTimeout
 from .runtime import default_runtime
 
 __all__ = [
@@ -39,11 +42,24 @@ def go_start_delayed(delay_ms: int) -> int:
     return default_runtime()._core.spawn("delayed", None, {"delay_ms": delay_ms})
 
 
+# Ids are int64 in Go; anything else names no task.
+_ID_RANGE = range(-(2**63), 2**63)
+
+
+def _known(id: object) -> bool:
+    """Whether ``id`` can name a task; a non-int is a TypeError, as in PHP's strict mode."""
+    if not isinstance(id, int) or isinstance(id, bool):
+        raise TypeError(f"a goroutine id must be an int, got {type(id).__name__}")
+    return id in _ID_RANGE
+
+
 def go_check_status(id: int) -> int:
     """Return -1 if the id is unknown, 0 while running, 1 once completed.
 
     (2 means failed and 3 cancelled; the PHP extension's tasks never are.)
     """
+    if not _known(id):
+        return int(Status.NOT_FOUND)
     status = Status(default_runtime()._core.status(id))
     # A plain int, printed as PHP printed it on every Python version.
     return int(Status.RUNNING if status is Status.QUEUED else status)
@@ -56,6 +72,8 @@ def go_get_result(id: int) -> str:
     :class:`WaitTimeout` if the goroutine is still running: call
     :func:`go_wait` first.
     """
+    if not _known(id):
+        raise TaskNotFound(f"task {id} not found (it was never spawned, or was closed)", None)
     try:
         return default_runtime()._core.result(id, 0.0)
     except (TaskFailed, TaskCancelled) as err:
@@ -70,15 +88,19 @@ def go_wait(id: int, timeout_ms: int = 5000) -> bool:
     False on timeout or for an unknown id, as in PHP. The GIL is released
     while waiting and Ctrl-C interrupts it.
     """
+    if not _known(id):
+        return False
+    timeout = seconds(max(timeout_ms, 0) / 1000.0 if timeout_ms < 2**1000 else math.inf)
     try:
-        return default_runtime()._core.wait(id, max(timeout_ms, 0) / 1000.0)
+        return default_runtime()._core.wait(id, timeout)
     except KeyError:
         return False
 
 
 def go_cleanup(id: int) -> None:
     """Release the goroutine's resources (unknown ids are ignored)."""
-    default_runtime()._core.release(id)
+    if _known(id):
+        default_runtime()._core.release(id)
 
 
 def go_get_stats() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import weakref
@@ -9,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._checks import seconds
 from ._loader import load_core
 from ._types import Stats
 from .errors import InvalidArgument, RuntimeClosed
@@ -61,6 +63,7 @@ class Runtime:
             )
         self._core = load_core().Runtime(max_concurrency or 0)
         self._channels: weakref.WeakSet[CoreChannel] = weakref.WeakSet()
+        _live.add(self)
 
     def go(self, kind: str, /, *, timeout: float | None = None, **args: Any) -> Task:
         """Start a task of ``kind`` with the kind's keyword arguments.
@@ -141,8 +144,15 @@ class Runtime:
         limit = concurrency if concurrency is not None else self.max_concurrency
         if limit is None:
             limit = DEFAULT_CONCURRENCY
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise InvalidArgument(f"concurrency must be a positive int or None, got {limit!r}")
+        if (
+            not isinstance(limit, int)
+            or isinstance(limit, bool)
+            or not 1 <= limit <= _MAX_CONCURRENCY
+        ):
+            raise InvalidArgument(
+                f"concurrency must be None or an int from 1 to {_MAX_CONCURRENCY}, got {limit!r}"
+            )
+        timeout = seconds(timeout, negative_is_zero=True)
         waitset = load_core().WaitSet()
         return map_kind(
             self._core,
@@ -246,6 +256,17 @@ def _exec_args(args: dict[str, Any]) -> dict[str, Any]:
 
 # Python-side preparation of the arguments of some kinds (applied in go()).
 _PREPARE_ARGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"exec": _exec_args}
+
+# Every open runtime, closed at interpreter exit: closing cancels its tasks and
+# kills the process groups of its exec tasks, which would otherwise outlive us.
+_live: weakref.WeakSet[Runtime] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for runtime in list(_live):
+        runtime.close()
+
 
 _default: Runtime | None = None
 _default_lock = threading.Lock()

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
+from ._checks import seconds
 from ._loader import load_core
 from ._types import Status
 from .errors import InvalidArgument, WaitTimeout
@@ -41,11 +42,8 @@ class DoneAndNotDoneTasks(NamedTuple):
 
 
 def _deadline(timeout: float | None) -> float | None:
-    if timeout is None:
-        return None
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout != timeout:
-        raise InvalidArgument(f"timeout must be a number of seconds or None, got {timeout!r}")
-    return time.monotonic() + max(timeout, 0)
+    checked = seconds(timeout, negative_is_zero=True)
+    return None if checked is None else time.monotonic() + checked
 
 
 def _remaining(deadline: float | None) -> float | None:
