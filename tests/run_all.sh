@@ -47,6 +47,9 @@ cmake --build build/cpp -j 2
 ctest --test-dir build/cpp --output-on-failure
 
 step "C++: the tests under AddressSanitizer + UndefinedBehaviorSanitizer, and valgrind"
+if ! command -v valgrind >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
+fi
 bash tests/sanitizers.sh
 
 step "Python: pytest"
