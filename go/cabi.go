@@ -243,6 +243,15 @@ func cBytes(b []byte) (*C.char, C.size_t) {
 	return p, C.size_t(len(b))
 }
 
+// goIDs copies n task ids from C memory.
+func goIDs(ids *C.int64_t, n C.size_t) []int64 {
+	out := make([]int64, int(n))
+	for i, id := range unsafe.Slice(ids, int(n)) {
+		out[i] = int64(id)
+	}
+	return out
+}
+
 // duration converts an ABI timeout in nanoseconds (< 0: no limit).
 func duration(ns C.int64_t) time.Duration {
 	if ns < 0 {

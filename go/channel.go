@@ -75,12 +75,8 @@ func (c *Channel) Send(ctx context.Context, item Item, timeout time.Duration) er
 	if timeout == 0 {
 		return ErrTimeout
 	}
-	var expired <-chan time.Time
-	if timeout > 0 {
-		timer := time.NewTimer(timeout)
-		defer timer.Stop()
-		expired = timer.C
-	}
+	expired, stop := expiry(timeout)
+	defer stop()
 	select {
 	case c.items <- item:
 		return nil
@@ -107,12 +103,8 @@ func (c *Channel) Recv(timeout time.Duration) (Item, error) {
 	if timeout == 0 {
 		return Item{}, ErrTimeout
 	}
-	var expired <-chan time.Time
-	if timeout > 0 {
-		timer := time.NewTimer(timeout)
-		defer timer.Stop()
-		expired = timer.C
-	}
+	expired, stop := expiry(timeout)
+	defer stop()
 	select {
 	case item := <-c.items:
 		return item, nil
@@ -174,4 +166,14 @@ func Select(chans []*Channel, timeout time.Duration) (int, Item, error) {
 	}
 	item, err := chans[i].drain() // closed: items sent before the close come first
 	return i, item, err
+}
+
+// expiry returns a channel that delivers once timeout has passed (never, for
+// a negative timeout) and a function that releases its timer.
+func expiry(timeout time.Duration) (<-chan time.Time, func()) {
+	if timeout < 0 {
+		return nil, func() {}
+	}
+	timer := time.NewTimer(timeout)
+	return timer.C, func() { timer.Stop() }
 }

@@ -190,10 +190,7 @@ func gogo_task_collect(h C.uint64_t, ids *C.int64_t, n C.size_t, outcomes *C.gog
 	if n == 0 {
 		return C.GOGO_OK
 	}
-	idList := make([]int64, int(n))
-	for i, id := range unsafe.Slice(ids, int(n)) {
-		idList[i] = int64(id)
-	}
+	idList := goIDs(ids, n)
 	if first, err := rt.peekSize(idList[0]); err == nil && first > int(capacity) {
 		unsafe.Slice(outcomes, 1)[0].len = C.size_t(first)
 		return C.GOGO_E_BUFFER_TOO_SMALL
@@ -333,11 +330,7 @@ func gogo_task_release_many(h C.uint64_t, ids *C.int64_t, n C.size_t) (rc C.int)
 	if n == 0 {
 		return C.GOGO_OK
 	}
-	list := make([]int64, int(n))
-	for i, id := range unsafe.Slice(ids, int(n)) {
-		list[i] = int64(id)
-	}
-	return statusOf(rt.ReleaseMany(list), nil)
+	return statusOf(rt.ReleaseMany(goIDs(ids, n)), nil)
 }
 
 // gogo_task_release removes the task from the table (cancelling it if it is

@@ -332,12 +332,8 @@ func (rt *Runtime) Wait(id int64, timeout time.Duration) (*Task, State, error) {
 	default:
 	}
 	if timeout != 0 {
-		var expired <-chan time.Time
-		if timeout > 0 {
-			timer := time.NewTimer(timeout)
-			defer timer.Stop()
-			expired = timer.C
-		}
+		expired, stop := expiry(timeout)
+		defer stop()
 		select {
 		case <-t.done:
 			return t, t.state, nil
