@@ -147,6 +147,7 @@ class _TestHandler(http.server.BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     timeout = 10.0  # bounds every socket operation; idle keep-alive connections end after it
+    disable_nagle_algorithm = True  # else a body waits ~40 ms behind its headers
     server: LocalHTTPServer
 
     def log_message(self, format: str, *args: object) -> None:
@@ -375,6 +376,9 @@ class LocalHTTPServer(http.server.ThreadingHTTPServer):
     """
 
     daemon_threads = True
+    # A fan-out opens many connections at once: socketserver's backlog of 5
+    # drops the rest into the kernel's slow SYN retries.
+    request_queue_size = 1024
 
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _TestHandler)

@@ -32,8 +32,8 @@ fi
 (cd go && go vet ./...)
 clang-format --dry-run --Werror go/*.h cpp/include/gogoroutines/*.hpp cpp/src/*.cpp \
   cpp/bindings/*.cpp cpp/bindings/*.hpp cpp/tests/*.cpp examples/cpp/*.cpp
-ruff check python tests benchmarks
-ruff format --check python tests benchmarks
+ruff check python tests benchmarks examples
+ruff format --check python tests benchmarks examples
 mypy
 python -m mypy.stubtest gogoroutines._core --allowlist tests/stubtest_allowlist.txt
 
