@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._types import Status
-from .errors import TaskFailed
+from .errors import RuntimeClosed, TaskFailed
 from .waiting import wait
 
 if sys.version_info < (3, 11):  # pragma: no cover - exercised on 3.10 only
@@ -62,12 +62,18 @@ class TaskGroup:
 
     def cancel(self) -> None:
         """Cancel every unfinished task of the group."""
+        if self._runtime.closed:
+            return  # closing the runtime cancelled them all
         for task in self.tasks:
             if not task.closed and not task.done():
                 task.cancel()
 
     def _on_done(self, task: Task) -> None:
-        if task.status == Status.FAILED:
+        try:
+            failed = task.status == Status.FAILED
+        except RuntimeClosed:
+            return  # the runtime was closed (e.g. at exit): nothing left to cancel
+        if failed:
             with self._lock:
                 first = not self._failed
                 self._failed = True
