@@ -14,7 +14,7 @@ func init() {
 		Params: []Param{
 			{Name: "data", Type: "str | bytes", Doc: "the bytes to compress (or give path)"},
 			{Name: "path", Type: "str", Doc: "a file to compress (or give data)"},
-			{Name: "level", Type: "int", Default: "6", Doc: "0 (none) to 9 (best), or -1 for the default"},
+			{Name: "level", Type: "int", Default: "-1", Doc: "0 (none) to 9 (best); -1 is zlib's default, 6"},
 		},
 		Prepare: func(a *Args) (Work, error) {
 			src, err := a.Source()
