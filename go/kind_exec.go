@@ -144,6 +144,7 @@ type lineSender struct {
 	pending []byte
 	sent    int64
 	max     int64
+	err     error // the first failed send (a closed channel, a cancelled task)
 }
 
 func (s *lineSender) Write(p []byte) (int, error) {
@@ -165,8 +166,12 @@ func (s *lineSender) Write(p []byte) (int, error) {
 }
 
 func (s *lineSender) send(line []byte) error {
+	if s.err != nil {
+		return s.err
+	}
 	item := Item{Data: bytes.Clone(line), Text: utf8.Valid(line)}
-	return s.ch.Send(s.ctx, item, -1)
+	s.err = s.ch.Send(s.ctx, item, -1)
+	return s.err
 }
 
 // flush sends a last line that had no newline (not when the task was
@@ -282,6 +287,10 @@ func (r execRun) run(ctx context.Context) (Result, error) {
 	var streamErr error
 	if lines != nil {
 		streamErr = lines.flush()
+		if lines.err != nil && ctx.Err() == nil {
+			// The program was stopped because its output could not be sent.
+			streamErr = fmt.Errorf("%s: stream: %w", r.argv[0], lines.err)
+		}
 		if lines.max > 0 && lines.sent > lines.max {
 			streamErr = fmt.Errorf("%s: stdout is larger than max_bytes (%d)", r.argv[0], r.maxBytes)
 		}
