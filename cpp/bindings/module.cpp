@@ -363,7 +363,11 @@ static void raise(const py::object& cls, const gg::Error& e) {
 }
 
 void park_if_finalizing() noexcept {
+#if PY_VERSION_HEX >= 0x030D0000
+  if (!Py_IsFinalizing()) return;  // public from Python 3.13
+#else
   if (!_Py_IsFinalizing()) return;
+#endif
   for (;;) pause();
 }
 
