@@ -370,14 +370,11 @@ func (rt *Runtime) cancelLocked(t *Task) bool {
 	if t.state.Done() {
 		return false
 	}
-	switch {
-	case t.timer != nil:
-		if t.timer.Stop() { // it will not fire, so its finish will not free the slot
-			rt.running--
-			defer rt.startQueued()
-		}
-	case t.cancel != nil:
-		t.cancel()
+	// A queued task holds no slot; a started one frees its slot in finish,
+	// unless stopping it means its finish will never run.
+	if t.state == StateRunning && !t.stop() {
+		rt.running--
+		defer rt.startQueued()
 	}
 	rt.settle(t, StateCancelled, Result{}, nil)
 	return true

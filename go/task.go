@@ -124,6 +124,21 @@ func (t *Task) startTimer(finish func(*Task, Result, *TaskError)) {
 	t.timer = time.AfterFunc(t.plan.delay, func() { finish(t, t.plan.result, nil) })
 }
 
+// stop ends the work of a started task: it cancels the context of goroutine
+// work, or stops the timer of a Timer kind. It reports whether the finish
+// given to start will still be called (always for goroutine work, which
+// returns when it sees the cancellation; never for a timer stopped before it
+// fired). Called with the runtime's mutex held.
+func (t *Task) stop() (finishPending bool) {
+	switch {
+	case t.timer != nil:
+		return !t.timer.Stop()
+	case t.cancel != nil:
+		t.cancel()
+	}
+	return true
+}
+
 // timeoutError is the failure of a task whose own deadline passed.
 func (t *Task) timeoutError() *TaskError {
 	return &TaskError{
