@@ -34,6 +34,7 @@ var (
 	runtimes registry[Runtime]
 	waitSets registry[WaitSet]
 	channels registry[Channel]
+	lanes    registry[Lane]
 )
 
 func (r *registry[T]) add(v *T) uint64 {
@@ -76,6 +77,44 @@ func (r *registry[T]) get(h uint64) *T {
 // lookupRuntime resolves a runtime handle; a closed or bogus handle gives nil.
 func lookupRuntime(h C.uint64_t) *Runtime { return runtimes.get(uint64(h)) }
 
+// decodeBatch copies a batch (one GOGO_ARG_LIST argument whose items are
+// GOGO_ARG_MAPs) into one argument list per item.
+//
+// Each item's arguments are decoded as the top-level arguments of a spawn
+// (their names alias C memory, see decodeArgs), and all of them share one
+// backing array: a batch costs a few allocations, not a few per item.
+func decodeBatch(batch *C.gogo_arg) ([][]Value, error) {
+	if batch == nil || batch._type != C.GOGO_ARG_LIST {
+		return nil, fmt.Errorf("%w: a batch must be a list of argument maps", errInvalid)
+	}
+	cItems, err := cArgs(batch.items, batch.len, 1)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errInvalid, err)
+	}
+	total := 0
+	for i := range cItems {
+		if cItems[i]._type != C.GOGO_ARG_MAP {
+			return nil, fmt.Errorf("%w: item %d of the batch is not an argument map", errInvalid, i)
+		}
+		total += int(cItems[i].len)
+	}
+	backing := make([]Value, total)
+	items := make([][]Value, len(cItems))
+	for i := range cItems {
+		cargs, err := cArgs(cItems[i].items, cItems[i].len, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%w: item %d: %v", errInvalid, i, err)
+		}
+		values := backing[:len(cargs):len(cargs)]
+		backing = backing[len(cargs):]
+		if err := decodeInto(values, cargs, 0); err != nil {
+			return nil, fmt.Errorf("%w: item %d: %v", errInvalid, i, err)
+		}
+		items[i] = values
+	}
+	return items, nil
+}
+
 // goBytes copies n bytes of C memory into a new Go slice (no 2 GiB limit,
 // unlike C.GoBytes).
 func goBytes(p *C.char, n C.size_t) []byte {
@@ -100,6 +139,19 @@ const maxArgDepth = 8
 
 // decodeArgs copies an array of C arguments into Go values.
 func decodeArgs(p *C.gogo_arg, n C.size_t, depth int) ([]Value, error) {
+	cargs, err := cArgs(p, n, depth)
+	if err != nil || len(cargs) == 0 {
+		return nil, err
+	}
+	values := make([]Value, len(cargs))
+	if err := decodeInto(values, cargs, depth); err != nil {
+		return nil, err
+	}
+	return values, nil
+}
+
+// cArgs views an array of n C arguments at nesting depth depth.
+func cArgs(p *C.gogo_arg, n C.size_t, depth int) ([]C.gogo_arg, error) {
 	if n == 0 {
 		return nil, nil
 	}
@@ -109,8 +161,11 @@ func decodeArgs(p *C.gogo_arg, n C.size_t, depth int) ([]Value, error) {
 	if depth > maxArgDepth {
 		return nil, fmt.Errorf("arguments nested deeper than %d levels", maxArgDepth)
 	}
-	cargs := unsafe.Slice(p, int(n))
-	values := make([]Value, len(cargs))
+	return unsafe.Slice(p, int(n)), nil
+}
+
+// decodeInto copies C arguments into values (of the same length).
+func decodeInto(values []Value, cargs []C.gogo_arg, depth int) error {
 	for i := range cargs {
 		c := &cargs[i]
 		v := &values[i]
@@ -133,14 +188,14 @@ func decodeArgs(p *C.gogo_arg, n C.size_t, depth int) ([]Value, error) {
 		case TypeList, TypeMap:
 			items, err := decodeArgs(c.items, c.len, depth+1)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			v.Items = items
 		default:
-			return nil, fmt.Errorf("argument '%s' has unknown type code %d", v.Name, int32(v.Type))
+			return fmt.Errorf("argument '%s' has unknown type code %d", v.Name, int32(v.Type))
 		}
 	}
-	return values, nil
+	return nil
 }
 
 // setError fills a gogo_error with malloc'ed copies of message and stack.
@@ -224,6 +279,23 @@ func copyResult(t *Task, buf *C.char, capacity C.size_t, outLen *C.size_t) bool 
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(buf)), len(data)), data)
 	}
 	return true
+}
+
+// writeOutcomes writes outcomes to the caller's array and their data, packed,
+// to its buffer (which the caller sized for them), and returns their number.
+func writeOutcomes(got []Outcome, outcomes *C.gogo_outcome, buf *C.char, capacity C.size_t) C.size_t {
+	out := unsafe.Slice(outcomes, len(got))
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
+	offset := 0
+	for i, o := range got {
+		copy(dst[offset:], o.Data)
+		out[i] = C.gogo_outcome{
+			task_id: C.int64_t(o.ID), state: C.int32_t(o.State), failure: C.int32_t(o.Failure),
+			offset: C.size_t(offset), len: C.size_t(len(o.Data)),
+		}
+		offset += len(o.Data)
+	}
+	return C.size_t(len(got))
 }
 
 // writeItem hands an item to C as malloc'ed bytes.

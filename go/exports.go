@@ -10,6 +10,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"unsafe"
@@ -145,19 +146,9 @@ func gogo_task_spawn_many(h C.uint64_t, kind *C.char, kindLen C.size_t, batch *C
 	if timeoutNs == 0 {
 		return statusOf(fmt.Errorf("%w: a task timeout must be positive", errInvalid), cerr)
 	}
-	values, err := decodeArgs(batch, 1, 0)
+	items, err := decodeBatch(batch)
 	if err != nil {
-		return statusOf(fmt.Errorf("%w: %v", errInvalid, err), cerr)
-	}
-	if values[0].Type != TypeList {
-		return statusOf(fmt.Errorf("%w: a batch must be a list of argument maps", errInvalid), cerr)
-	}
-	items := make([][]Value, len(values[0].Items))
-	for i, item := range values[0].Items {
-		if item.Type != TypeMap {
-			return statusOf(fmt.Errorf("%w: item %d of the batch is not an argument map", errInvalid, i), cerr)
-		}
-		items[i] = item.Items
+		return statusOf(err, cerr)
 	}
 	got, err := rt.SpawnMany(cView(kind, kindLen), items, duration(timeoutNs))
 	if err != nil {
@@ -199,18 +190,7 @@ func gogo_task_collect(h C.uint64_t, ids *C.int64_t, n C.size_t, outcomes *C.gog
 	if err != nil {
 		return statusOf(err, nil)
 	}
-	out := unsafe.Slice(outcomes, int(n))
-	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(capacity))
-	offset := 0
-	for i, o := range got {
-		copy(dst[offset:], o.Data)
-		out[i] = C.gogo_outcome{
-			task_id: C.int64_t(o.ID), state: C.int32_t(o.State), failure: C.int32_t(o.Failure),
-			offset: C.size_t(offset), len: C.size_t(len(o.Data)),
-		}
-		offset += len(o.Data)
-	}
-	*count = C.size_t(len(got))
+	*count = writeOutcomes(got, outcomes, buf, capacity)
 	return C.GOGO_OK
 }
 
@@ -344,6 +324,105 @@ func gogo_task_release(h C.uint64_t, id C.int64_t) (rc C.int) {
 		return C.GOGO_E_CLOSED
 	}
 	return statusOf(rt.Release(int64(id)), nil)
+}
+
+// gogo_lane_open opens a lane (see lane.go) for tasks of the named kind on
+// the runtime and writes its handle: items fed to it run at most concurrency
+// at once (>= 1), each with the timeout timeout_ns (< 0: none). With ordered
+// nonzero, gogo_lane_take hands outcomes out in input order, else as the
+// items finish. Close it with gogo_lane_close.
+//
+//export gogo_lane_open
+func gogo_lane_open(h C.uint64_t, kind *C.char, kindLen C.size_t, concurrency C.int64_t,
+	ordered C.int, timeoutNs C.int64_t, lane *C.uint64_t, cerr *C.gogo_error) (rc C.int) {
+	defer recoverExport(&rc, cerr)
+	rt := lookupRuntime(h)
+	if rt == nil {
+		return C.GOGO_E_CLOSED
+	}
+	if timeoutNs == 0 {
+		return statusOf(fmt.Errorf("%w: a task timeout must be positive", errInvalid), cerr)
+	}
+	limit := int(min(max(concurrency, 0), C.int64_t(maxLaneConcurrency+1)))
+	if limit > maxLaneConcurrency {
+		return statusOf(fmt.Errorf("%w: a lane's concurrency must be at most %d", errInvalid, maxLaneConcurrency), cerr)
+	}
+	l, err := rt.OpenLane(cView(kind, kindLen), limit, ordered != 0, duration(timeoutNs))
+	if err != nil {
+		return statusOf(err, cerr)
+	}
+	*lane = C.uint64_t(lanes.add(l))
+	return C.GOGO_OK
+}
+
+// maxLaneConcurrency bounds a lane's concurrency (as Python bounds map's).
+const maxLaneConcurrency = 1 << 20
+
+// gogo_lane_feed adds the items of batch (a single GOGO_ARG_LIST argument
+// whose items are GOGO_ARG_MAPs of arguments) to the lane, after those fed
+// before. Every item is validated first: a bad one adds nothing, and its
+// message names its index in the lane's whole input ("item 12: ...").
+//
+//export gogo_lane_feed
+func gogo_lane_feed(lh C.uint64_t, batch *C.gogo_arg, cerr *C.gogo_error) (rc C.int) {
+	defer recoverExport(&rc, cerr)
+	l := lanes.get(uint64(lh))
+	if l == nil {
+		return C.GOGO_E_CLOSED
+	}
+	items, err := decodeBatch(batch)
+	if err != nil {
+		return statusOf(err, cerr)
+	}
+	return statusOf(l.Feed(items), cerr)
+}
+
+// gogo_lane_take waits until an outcome is ready or timeout_ns passes (< 0:
+// no limit, 0: just look; GOGO_E_TIMEOUT if none), then, to batch wake-ups,
+// until min_ready are ready, nothing runs, or linger_ns has passed since the
+// first was ready. It writes up to max outcomes (task_id is only a name for
+// messages), their data packed into buf, and their number to count. If the
+// first outcome's data alone is larger than cap it returns
+// GOGO_E_BUFFER_TOO_SMALL with the needed size in outcomes[0].len and takes
+// nothing.
+//
+//export gogo_lane_take
+func gogo_lane_take(lh C.uint64_t, timeoutNs C.int64_t, minReady C.size_t, lingerNs C.int64_t,
+	outcomes *C.gogo_outcome, maxCount C.size_t, buf *C.char, capacity C.size_t,
+	count *C.size_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	l := lanes.get(uint64(lh))
+	if l == nil {
+		return C.GOGO_E_CLOSED
+	}
+	*count = 0
+	if maxCount == 0 {
+		return statusOf(errInvalid, nil)
+	}
+	got, needed, err := l.Take(int(min(maxCount, 1<<30)), int(min(minReady, 1<<30)),
+		int(min(capacity, 1<<62)), max(duration(lingerNs), 0), duration(timeoutNs))
+	if errors.Is(err, ErrBufferTooSmall) {
+		unsafe.Slice(outcomes, 1)[0].len = C.size_t(needed)
+		return C.GOGO_E_BUFFER_TOO_SMALL
+	}
+	if err != nil {
+		return statusOf(err, nil)
+	}
+	*count = writeOutcomes(got, outcomes, buf, capacity)
+	return C.GOGO_OK
+}
+
+// gogo_lane_close closes the lane: its running items are cancelled, waiting
+// items and outcomes not taken are dropped. Closing twice is fine.
+//
+//export gogo_lane_close
+func gogo_lane_close(lh C.uint64_t) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	if l := lanes.get(uint64(lh)); l != nil {
+		l.Close()
+		lanes.remove(uint64(lh))
+	}
+	return C.GOGO_OK
 }
 
 // gogo_waitset_new creates a wait set (see waitset.go) and writes its handle;

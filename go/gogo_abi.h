@@ -108,7 +108,7 @@ typedef struct gogo_error {
   size_t stack_len;
 } gogo_error;
 
-/* How one finished task ended, as gogo_task_collect reports it. */
+/* How one finished task ended, as gogo_task_collect and gogo_lane_take report it. */
 typedef struct gogo_outcome {
   int64_t task_id;
   int32_t state;   /* enum gogo_task_state (GOGO_STATE_NOT_FOUND for an unknown id) */
@@ -149,6 +149,12 @@ int gogo_task_meta(uint64_t runtime, int64_t task_id, char** json, size_t* json_
 int gogo_task_cancel(uint64_t runtime, int64_t task_id, int32_t* cancelled);
 int gogo_task_release(uint64_t runtime, int64_t task_id);
 int gogo_task_release_many(uint64_t runtime, const int64_t* task_ids, size_t n);
+int gogo_lane_open(uint64_t runtime, const char* kind, size_t kind_len, int64_t concurrency,
+                   int ordered, int64_t timeout_ns, uint64_t* lane, gogo_error* err);
+int gogo_lane_feed(uint64_t lane, const gogo_arg* batch, gogo_error* err);
+int gogo_lane_take(uint64_t lane, int64_t timeout_ns, size_t min_ready, int64_t linger_ns,
+                   gogo_outcome* outcomes, size_t max, char* buf, size_t cap, size_t* count);
+int gogo_lane_close(uint64_t lane);
 int gogo_waitset_new(int with_fd, uint64_t* waitset, int* fd, gogo_error* err);
 int gogo_waitset_watch(uint64_t waitset, uint64_t runtime, const int64_t* task_ids,
                        const uint64_t* tags, size_t n, size_t* failed);

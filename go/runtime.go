@@ -37,13 +37,25 @@ type Runtime struct {
 	closed  bool
 	lastID  int64
 	tasks   taskTable
-	queue   []*Task // waiting for a slot, oldest first; may hold cancelled tasks
-	running int     // goroutines executing work (slots in use)
+	queue   []waiter // waiting for a slot, oldest first; may hold cancelled tasks
+	running int      // goroutines executing work (slots in use)
 	counts  [5]int64
+
+	// Lanes (see lane.go): the open ones, and how many of their items are
+	// not yet handed out.
+	lanes     map[*Lane]struct{}
+	laneItems int64
 
 	web webClients // HTTP clients of the http kind
 
 	drained chan struct{} // closed when running reaches 0 after Close
+}
+
+// waiter is a task, or a lane with items ready to start, waiting in the
+// runtime's queue for a slot under its concurrency limit.
+type waiter struct {
+	task *Task
+	lane *Lane
 }
 
 // NewRuntime returns an empty runtime; maxConcurrency <= 0 means no limit.
@@ -131,7 +143,7 @@ func (rt *Runtime) newTask(kind string, values []Value, timeout time.Duration) (
 func (rt *Runtime) enterLocked(t *Task) State {
 	rt.lastID++
 	t.ID = rt.lastID
-	slotFree := rt.maxConcurrency <= 0 || rt.running < rt.maxConcurrency
+	slotFree := rt.slotFreeLocked()
 	if t.Kind.Inline && slotFree {
 		// Instant work: run it here (under the lock, which it cannot block)
 		// and enter the task in the table already finished.
@@ -149,7 +161,7 @@ func (rt *Runtime) enterLocked(t *Task) State {
 	if !slotFree {
 		t.state = StateQueued
 		rt.count(StateNotFound, StateQueued)
-		rt.queue = append(rt.queue, t)
+		rt.queue = append(rt.queue, waiter{task: t})
 		return StateQueued
 	}
 	rt.count(StateNotFound, StateRunning)
@@ -224,11 +236,7 @@ func (rt *Runtime) ReleaseMany(ids []int64) error {
 func (rt *Runtime) finish(t *Task, res Result, terr *TaskError) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	rt.running--
-	if rt.running == 0 && rt.drained != nil {
-		close(rt.drained)
-		rt.drained = nil
-	}
+	rt.releaseSlotLocked()
 	if t.state == StateRunning {
 		if terr != nil {
 			rt.settle(t, StateFailed, Result{Meta: res.Meta}, terr)
@@ -275,18 +283,42 @@ func (rt *Runtime) Watch(id int64, ws *WaitSet, tag uint64) error {
 	return nil
 }
 
-// startQueued starts queued tasks while slots are free. Called with mu held.
+// slotFreeLocked reports whether the concurrency limit lets one more task
+// run. Called with mu held.
+func (rt *Runtime) slotFreeLocked() bool {
+	return rt.maxConcurrency <= 0 || rt.running < rt.maxConcurrency
+}
+
+// releaseSlotLocked frees the slot of a task or lane item whose work ended
+// (or will never run its finish). Called with mu held.
+func (rt *Runtime) releaseSlotLocked() {
+	rt.running--
+	if rt.running == 0 && rt.drained != nil {
+		close(rt.drained)
+		rt.drained = nil
+	}
+}
+
+// startQueued starts what waits in the queue, oldest first, while slots are
+// free: a queued task, or a lane's items (a lane still blocked afterwards
+// queues again, at the back, so lanes and tasks take turns). Called with mu
+// held.
 func (rt *Runtime) startQueued() {
-	for !rt.closed && len(rt.queue) > 0 && (rt.maxConcurrency <= 0 || rt.running < rt.maxConcurrency) {
-		t := rt.queue[0]
-		rt.queue[0] = nil
+	for !rt.closed && len(rt.queue) > 0 && rt.slotFreeLocked() {
+		w := rt.queue[0]
+		rt.queue[0] = waiter{}
 		rt.queue = rt.queue[1:]
-		if t.state != StateQueued {
+		if w.lane != nil {
+			w.lane.blocked = false
+			w.lane.startQueued()
+			continue
+		}
+		if w.task.state != StateQueued {
 			continue // cancelled or released while it waited
 		}
 		rt.count(StateQueued, StateRunning)
 		rt.running++
-		t.start(rt.finish)
+		w.task.start(rt.finish)
 	}
 }
 
@@ -373,7 +405,7 @@ func (rt *Runtime) cancelLocked(t *Task) bool {
 	// A queued task holds no slot; a started one frees its slot in finish,
 	// unless stopping it means its finish will never run.
 	if t.state == StateRunning && !t.stop() {
-		rt.running--
+		rt.releaseSlotLocked()
 		defer rt.startQueued()
 	}
 	rt.settle(t, StateCancelled, Result{}, nil)
@@ -391,7 +423,7 @@ func (rt *Runtime) Release(id int64) error {
 func (rt *Runtime) Stats() Stats {
 	rt.mu.Lock()
 	s := Stats{
-		Total:     int64(rt.tasks.len()),
+		Total:     int64(rt.tasks.len()) + rt.laneItems,
 		Active:    rt.counts[StateRunning] + rt.counts[StateQueued],
 		Queued:    rt.counts[StateQueued],
 		Completed: rt.counts[StateCompleted],
@@ -413,6 +445,9 @@ func (rt *Runtime) Close() {
 	}
 	rt.closed = true // first: cancelling frees slots, and nothing queued may start
 	rt.tasks.each(func(t *Task) { rt.cancelLocked(t) })
+	for l := range rt.lanes {
+		l.closeLocked()
+	}
 	if rt.running > 0 {
 		// Give cancelled work the time to end (exec kills its process group
 		// within killGrace), so that closing and then exiting leaves nothing
@@ -429,6 +464,7 @@ func (rt *Runtime) Close() {
 	rt.tasks = taskTable{}
 	rt.web.close()
 	rt.queue = nil
+	rt.lanes, rt.laneItems = nil, 0
 	rt.counts = [5]int64{}
 }
 

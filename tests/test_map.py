@@ -176,21 +176,21 @@ def test_map_reads_nothing_before_iteration(rt):
     assert source.pulled == 0
     assert rt.stats().total == 0
     assert next(results) == "0"
-    assert 1 <= source.pulled <= 4
+    assert 1 <= source.pulled <= 2 * 4  # running, and as many ready to start
     results.close()
     assert_nothing_left(rt)
 
 
 @pytest.mark.parametrize("ordered", [True, False])
 @pytest.mark.parametrize("concurrency", [1, 7, 64])
-def test_map_pulls_at_most_concurrency_items_ahead(rt, ordered, concurrency):
+def test_map_pulls_at_most_twice_concurrency_items_ahead(rt, ordered, concurrency):
     source = Tracked(echoes(5000))
     count = 0
     for _ in rt.map("echo", source, concurrency=concurrency, ordered=ordered):
         count += 1
         source.yielded += 1
     assert count == source.pulled == 5000
-    assert 1 <= source.ahead <= concurrency
+    assert 1 <= source.ahead <= 2 * concurrency
 
 
 def test_the_bound_holds_when_a_slow_first_item_holds_back_ordered_results(rt):
@@ -199,7 +199,7 @@ def test_the_bound_holds_when_a_slow_first_item_holds_back_ordered_results(rt):
     for _ in rt.map("sleep", source, concurrency=10):
         source.yielded += 1
     assert source.pulled == source.yielded == 501
-    assert source.ahead <= 10
+    assert source.ahead <= 2 * 10
 
 
 def test_runtime_max_concurrency_is_the_default_concurrency():
@@ -208,7 +208,7 @@ def test_runtime_max_concurrency_is_the_default_concurrency():
         for _ in limited.map("echo", source):
             source.yielded += 1
         assert source.yielded == 300
-        assert 1 <= source.ahead <= 5
+        assert 1 <= source.ahead <= 2 * 5
 
 
 def test_default_concurrency_without_a_limit_is_bounded(rt):
@@ -216,7 +216,7 @@ def test_default_concurrency_without_a_limit_is_bounded(rt):
     for _ in rt.map("echo", source):
         source.yielded += 1
     assert source.yielded == 5000
-    assert source.ahead <= 1024
+    assert source.ahead <= 2 * 1024
 
 
 def test_map_of_an_endless_generator_can_be_left(rt):
@@ -225,7 +225,7 @@ def test_map_of_an_endless_generator_can_be_left(rt):
         assert result == str(i)
         if i == 4999:
             break
-    assert source.pulled <= 5000 + 50
+    assert source.pulled <= 5000 + 2 * 50
     assert_nothing_left(rt)
 
 

@@ -69,13 +69,14 @@ auto without_gil(Fn&& fn) -> decltype(fn()) {
 
 // Waits until wait_once(slice) reports the task finished, releasing the GIL
 // for at most kWaitSlice at a time and running Python's signal handlers in
-// between, so that Ctrl-C raises KeyboardInterrupt promptly. The first look is
-// made with the GIL held and no wait: most waits in a fan-out find the task
-// already finished, and skipping the GIL hand-off makes them cheap.
+// between, so that Ctrl-C raises KeyboardInterrupt promptly. With look_first,
+// the first look is made with the GIL held and no wait: most waits in a
+// fan-out find the task already finished, and skipping the GIL hand-off
+// makes them cheap. (A timeout of 0 always looks once, and only looks.)
 template <class WaitOnce>
-bool wait_in_slices(std::optional<double> timeout, WaitOnce&& wait_once) {
+bool wait_in_slices(std::optional<double> timeout, WaitOnce&& wait_once, bool look_first = true) {
   gg::detail::timeout_ns(timeout, "timeout");  // reject NaN, negative, huge
-  if (wait_once(0.0)) return true;
+  if ((look_first || (timeout && *timeout <= 0)) && wait_once(0.0)) return true;
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   for (;;) {

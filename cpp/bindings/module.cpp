@@ -13,6 +13,7 @@
 #include <cmath>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,11 +41,13 @@ py::str text_of(const std::string& text) {
 
 [[noreturn]] void throw_invalid(const std::string& message) { throw gg::InvalidArgument(message); }
 
-// Holds buffers of bytes-like arguments (bytearray, memoryview), and
-// contiguous copies of strided ones, until the spawn that reads them returns.
+// Holds buffers of bytes-like arguments (bytearray, memoryview), contiguous
+// copies of strided ones, and dict copies of batch items that are other
+// mappings, until the spawn that reads them returns.
 struct BufferKeeper {
   std::list<py::buffer_info> views;
   std::list<std::string> copies;
+  std::list<py::dict> mappings;  // batch items that were other mappings, as dicts
 };
 
 // Converts one Python value to an argument, viewing (not copying) the memory
@@ -188,19 +191,22 @@ std::int64_t spawn(gg::Runtime& rt, std::string_view kind, py::handle timeout,
                    [&](const gg::Args& args) { return rt.spawn(kind, args, seconds); });
 }
 
-// Runtime.spawn_many(kind, timeout, items): one task per dict of arguments.
-py::list spawn_many(gg::Runtime& rt, std::string_view kind, py::handle timeout,
-                    const py::list& items) {
-  const std::optional<double> seconds = task_timeout(timeout);
+// A batch of argument dicts (spawn_many, Lane.feed) as one map entry per
+// item; the item numbers in messages are offset by first_index.
+gg::Args to_batch(std::string_view kind, const py::list& items, BufferKeeper& buffers,
+                  std::int64_t first_index = 0) {
   gg::Args batch;
   batch.reserve(items.size());
-  BufferKeeper buffers;
   for (std::size_t i = 0; i < items.size(); ++i) {
     py::handle item = items[i];
     if (!PyDict_Check(item.ptr())) {
-      throw_invalid(std::string(kind) + ": item " + std::to_string(i) +
-                    " must be a dict of arguments, got " +
-                    py::str(py::type::of(item).attr("__name__")).cast<std::string>());
+      const py::object mapping = py::module_::import("collections.abc").attr("Mapping");
+      if (!py::isinstance(item, mapping)) {
+        throw_invalid(std::string(kind) + ": item " + std::to_string(first_index + i) +
+                      " must be a dict of arguments, got " +
+                      py::str(py::type::of(item).attr("__name__")).cast<std::string>());
+      }
+      item = buffers.mappings.emplace_back(py::reinterpret_borrow<py::object>(item));
     }
     gg::Args args;
     for (auto entry : py::reinterpret_borrow<py::dict>(item)) {
@@ -210,7 +216,7 @@ py::list spawn_many(gg::Runtime& rt, std::string_view kind, py::handle timeout,
                              : nullptr;
       if (name == nullptr) {
         PyErr_Clear();
-        throw_invalid(std::string(kind) + ": item " + std::to_string(i) +
+        throw_invalid(std::string(kind) + ": item " + std::to_string(first_index + i) +
                       " has an argument name that is not a UTF-8 str");
       }
       add_value(args, std::string_view(name, static_cast<std::size_t>(len)), entry.second, kind,
@@ -218,6 +224,15 @@ py::list spawn_many(gg::Runtime& rt, std::string_view kind, py::handle timeout,
     }
     batch.map("", std::move(args), Own::View);
   }
+  return batch;
+}
+
+// Runtime.spawn_many(kind, timeout, items): one task per dict of arguments.
+py::list spawn_many(gg::Runtime& rt, std::string_view kind, py::handle timeout,
+                    const py::list& items) {
+  const std::optional<double> seconds = task_timeout(timeout);
+  BufferKeeper buffers;
+  gg::Args batch = to_batch(kind, items, buffers);
   const std::vector<std::int64_t> ids = rt.spawn_many(kind, std::move(batch), seconds);
   py::list out(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) out[i] = py::int_(ids[i]);
@@ -253,6 +268,74 @@ py::list collect(const gg::Runtime& rt, const py::sequence& ids) {
                             py::reinterpret_steal<py::object>(value));
   }
   return out;
+}
+
+// A lane (see gg::Lane) as Python's Runtime.map drives it, with the buffers
+// its takes reuse.
+struct PyLane {
+  PyLane(const gg::Runtime& rt, std::string kind_name, std::int64_t concurrency, bool ordered,
+         std::optional<double> timeout)
+      : kind(std::move(kind_name)), lane(rt, kind, concurrency, ordered, timeout) {}
+  std::string kind;
+  gg::Lane lane;
+  std::int64_t fed = 0;  // for the item numbers of conversion errors
+  std::mutex taking;     // buffers and outcomes belong to one take at a time
+  std::vector<gg::Outcome> outcomes;
+  std::string buffer;
+};
+
+// Lane.feed(items): adds a batch of argument dicts.
+void lane_feed(PyLane& self, const py::list& items) {
+  BufferKeeper buffers;
+  gg::Args batch = to_batch(self.kind, items, buffers, self.fed);
+  self.lane.feed(std::move(batch));
+  self.fed += static_cast<std::int64_t>(items.size());
+}
+
+// Lane.take(timeout, max, min_ready, linger): (outcomes, others): the outcomes
+// handed out, each a str (a completed item's result) or, for anything else,
+// a tuple (id, status, timed_out, value) as Runtime.collect() reports it, and
+// how many are such tuples (0 lets the caller yield the list as it is). No
+// outcomes means the timeout ran out.
+py::tuple lane_take(PyLane& self, std::optional<double> timeout, std::size_t max,
+                    std::size_t min_ready, double linger) {
+  if (max == 0) throw_invalid("max must be at least 1");
+  std::unique_lock<std::mutex> taking(self.taking, std::defer_lock);
+  without_gil([&] {
+    taking.lock();
+    return true;
+  });
+  std::size_t count = 0;
+  // No first look with the GIL held: that look could not wait for min_ready,
+  // and batching wake-ups is the point of a lane.
+  wait_in_slices(
+      timeout,
+      [&](double slice) {
+        count = self.lane.take(slice, max, min_ready, linger, self.outcomes, self.buffer);
+        return count > 0;
+      },
+      /*look_first=*/false);
+  py::list out(count);
+  std::size_t others = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const gg::Outcome& o = self.outcomes[i];
+    const auto size = static_cast<Py_ssize_t>(o.data.size());
+    PyObject* value = PyUnicode_DecodeUTF8(
+        o.data.data(), size, o.status == gg::Status::Completed ? "strict" : "replace");
+    if (value != nullptr && o.status == gg::Status::Completed) {
+      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), value);  // steals it
+      continue;
+    }
+    if (value == nullptr) {
+      PyErr_Clear();
+      value = PyBytes_FromStringAndSize(o.data.data(), size);
+      if (value == nullptr) throw py::error_already_set();
+    }
+    out[i] = py::make_tuple(o.id, static_cast<int>(o.status), o.timed_out,
+                            py::reinterpret_steal<py::object>(value));
+    ++others;
+  }
+  return py::make_tuple(std::move(out), others);
 }
 
 // WaitSet.watch(tasks, tags): watches Task objects, in runs of one runtime.
@@ -498,6 +581,19 @@ PYBIND11_MODULE(_core, m) {
           py::arg("runtime"), py::arg("ids"), py::arg("tags"))
       .def("take", &take_tags, py::arg("timeout") = py::none(), py::arg("max") = 1024)
       .def("close", &gg::WaitSet::close);
+
+  py::class_<PyLane>(m, "Lane", "The items of one map, run by Go (see gogoroutines.mapping).")
+      .def(py::init([](const gg::Runtime& rt, std::string kind, std::int64_t concurrency,
+                       bool ordered, py::handle timeout) {
+             return std::make_unique<PyLane>(rt, std::move(kind), concurrency, ordered,
+                                             task_timeout(timeout));
+           }),
+           py::arg("runtime"), py::arg("kind"), py::arg("concurrency"), py::arg("ordered"),
+           py::arg("timeout") = py::none())
+      .def("feed", &lane_feed, py::arg("items"))
+      .def("take", &lane_take, py::arg("timeout") = py::none(), py::arg("max") = 4096,
+           py::arg("min_ready") = 1, py::arg("linger") = 0.0)
+      .def("close", [](PyLane& self) { self.lane.close(); });
 
   py::class_<gg::Channel>(m, "Channel", "A Go channel of str and bytes items.")
       .def(py::init<std::int64_t>(), py::arg("capacity") = 0)

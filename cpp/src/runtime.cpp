@@ -338,23 +338,26 @@ std::vector<std::int64_t> Runtime::spawn_many(std::string_view kind, Args items,
   return ids;
 }
 
-std::size_t Runtime::collect(const std::int64_t* ids, std::size_t n, std::vector<Outcome>& out,
-                             std::string& buffer) const {
-  check_usable(*state_);
+namespace {
+// Calls fetch(raw, buffer, cap, &count), a gogo_task_collect or gogo_lane_take,
+// growing the buffer until the first outcome's data fits, and converts the raw
+// outcomes into out (viewing buffer). Returns their number, 0 on GOGO_E_TIMEOUT.
+template <class Fetch>
+std::size_t fetch_outcomes(std::size_t n, std::vector<Outcome>& out, std::string& buffer,
+                           Fetch&& fetch) {
   out.clear();
-  if (n == 0) return 0;
   if (buffer.size() < (1u << 16)) buffer.resize(1u << 16);
   std::vector<gogo_outcome> raw(n);
   std::size_t count = 0;
   for (;;) {
-    const int rc =
-        gogo_task_collect(state_->handle, ids, n, raw.data(), buffer.data(), buffer.size(), &count);
+    const int rc = fetch(raw.data(), buffer.data(), buffer.size(), &count);
     if (rc == GOGO_OK) break;
+    if (rc == GOGO_E_TIMEOUT) return 0;
     if (rc != GOGO_E_BUFFER_TOO_SMALL) {
       gogo_error err{};
       detail::throw_status(rc, err, 0);
     }
-    buffer.resize(raw[0].len);  // the first result alone is larger than the buffer
+    buffer.resize(raw[0].len);  // the first outcome alone is larger than the buffer
   }
   out.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
@@ -364,6 +367,20 @@ std::size_t Runtime::collect(const std::int64_t* ids, std::size_t n, std::vector
                           std::string_view(buffer.data() + o.offset, o.len)});
   }
   return count;
+}
+}  // namespace
+
+std::size_t Runtime::collect(const std::int64_t* ids, std::size_t n, std::vector<Outcome>& out,
+                             std::string& buffer) const {
+  check_usable(*state_);
+  if (n == 0) {
+    out.clear();
+    return 0;
+  }
+  return fetch_outcomes(n, out, buffer,
+                        [&](gogo_outcome* raw, char* buf, std::size_t cap, std::size_t* count) {
+                          return gogo_task_collect(state_->handle, ids, n, raw, buf, cap, count);
+                        });
 }
 
 void Runtime::release_many(const std::int64_t* ids, std::size_t n) const {
@@ -663,6 +680,61 @@ void WaitSet::close() noexcept {
   }
   handle_ = 0;
   fd_ = -1;
+}
+
+// ---- Lane ------------------------------------------------------------------
+
+Lane::Lane(const Runtime& runtime, std::string_view kind, std::int64_t concurrency, bool ordered,
+           Timeout item_timeout)
+    : runtime_(runtime) {
+  check_usable(*runtime_.state_);
+  const std::int64_t deadline = deadline_ns(item_timeout);
+  gogo_error err{};
+  const int rc = gogo_lane_open(runtime_.state_->handle, kind.data(), kind.size(), concurrency,
+                                ordered ? 1 : 0, deadline, &handle_, &err);
+  if (rc != GOGO_OK) detail::throw_status(rc, err, 0);
+}
+
+Lane::Lane(Lane&& other) noexcept
+    : runtime_(other.runtime_), handle_(std::exchange(other.handle_, 0)) {}
+
+Lane& Lane::operator=(Lane&& other) noexcept {
+  if (this != &other) {
+    close();
+    runtime_ = other.runtime_;
+    handle_ = std::exchange(other.handle_, 0);
+  }
+  return *this;
+}
+
+Lane::~Lane() { close(); }
+
+void Lane::feed(Args items) {
+  check_usable(*runtime_.state_);
+  if (handle_ == 0) throw RuntimeClosed("the lane is closed");
+  Args batch;
+  batch.list("", std::move(items), Args::Ownership::View);
+  gogo_error err{};
+  const int rc = gogo_lane_feed(handle_, batch.data(), &err);
+  if (rc != GOGO_OK) detail::throw_status(rc, err, 0);
+}
+
+std::size_t Lane::take(Timeout timeout, std::size_t max, std::size_t min_ready, double linger,
+                       std::vector<Outcome>& out, std::string& buffer) {
+  check_usable(*runtime_.state_);
+  if (handle_ == 0) throw RuntimeClosed("the lane is closed");
+  if (max == 0) throw InvalidArgument("Lane::take needs room for at least one outcome");
+  const std::int64_t timeout_ns = detail::timeout_ns(timeout, "timeout");
+  const std::int64_t linger_ns = detail::timeout_ns(std::max(linger, 0.0), "linger");
+  return fetch_outcomes(
+      max, out, buffer, [&](gogo_outcome* raw, char* buf, std::size_t cap, std::size_t* count) {
+        return gogo_lane_take(handle_, timeout_ns, min_ready, linger_ns, raw, max, buf, cap, count);
+      });
+}
+
+void Lane::close() noexcept {
+  if (handle_ != 0 && !forked_child.load(std::memory_order_relaxed)) gogo_lane_close(handle_);
+  handle_ = 0;
 }
 
 // ---- Channel ---------------------------------------------------------------

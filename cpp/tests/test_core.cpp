@@ -303,6 +303,56 @@ TEST(batches_spawn_and_collect_in_one_call) {
   CHECK(rt.collect(running.data(), 1, out, buffer) == 1 && out[0].timed_out);
 }
 
+TEST(lanes_run_fed_items_and_hand_out_outcomes_in_order) {
+  gg::Runtime rt;
+  gg::Lane lane(rt, "echo", 8, /*ordered=*/true);
+  for (int from = 0; from < 300; from += 100) {
+    gg::Args items;
+    for (int i = from; i < from + 100; ++i) {
+      items.map("", gg::Args().str("data", std::string(static_cast<std::size_t>(i) * 700, 'x')));
+    }
+    lane.feed(std::move(items));
+  }
+  gg::Args bad;
+  bad.map("", gg::Args().number("data", 1));
+  CHECK_THROWS(gg::InvalidArgument, lane.feed(std::move(bad)), "item 300");
+  std::vector<gg::Outcome> out;
+  std::string buffer;
+  std::size_t seen = 0;
+  while (seen < 300) {
+    const std::size_t n = lane.take(5.0, 64, 1, 0.001, out, buffer);
+    CHECK(n > 0);
+    if (n == 0) break;
+    for (std::size_t i = 0; i < n; ++i) {
+      CHECK(out[i].status == gg::Status::Completed && out[i].data.size() == (seen + i) * 700);
+    }
+    seen += n;
+  }
+  CHECK(lane.take(0, 64, 1, 0, out, buffer) == 0);  // nothing left
+  CHECK(rt.stats().total == 0);
+
+  gg::Lane sleepers(rt, "sleep", 2, /*ordered=*/false, 0.05);
+  gg::Args naps;
+  for (int i = 0; i < 5; ++i) naps.map("", gg::Args().number("seconds", 30));
+  sleepers.feed(std::move(naps));
+  CHECK(rt.stats().active == 5 && rt.stats().queued == 3);
+  std::size_t timed_out = 0;
+  while (timed_out < 5) {
+    const std::size_t n = sleepers.take(5.0, 8, 1, 0, out, buffer);
+    CHECK(n > 0);
+    if (n == 0) break;
+    for (std::size_t i = 0; i < n; ++i) timed_out += out[i].timed_out ? 1 : 0;
+  }
+  gg::Args more;
+  more.map("", gg::Args().number("seconds", 30));
+  sleepers.feed(std::move(more));
+  sleepers.close();  // cancels it
+  CHECK(rt.stats().total == 0);
+  CHECK_THROWS(gg::RuntimeClosed, sleepers.take(0, 1, 1, 0, out, buffer), "closed");
+  CHECK_THROWS(gg::UnknownKind, gg::Lane(rt, "nope", 1, true), "nope");
+  CHECK_THROWS(gg::InvalidArgument, gg::Lane(rt, "echo", 0, true), "concurrency");
+}
+
 TEST(channels_carry_items_and_streams) {
   gg::Channel ch(2);
   CHECK(ch.send(std::string("a\0b", 3), false, 1.0));

@@ -1,8 +1,10 @@
 """``Runtime.map``: fan a kind out over an iterable of argument dicts.
 
-Items are read lazily, spawned and collected in batches (one call into Go
-for a whole batch each way), with at most ``concurrency`` items between
-"read" and "yielded", so memory stays bounded however long the input is.
+Items are read lazily and handed to a Go lane in batches; Go runs them, at
+most ``concurrency`` at once, and hands their outcomes back in batches (one
+call into Go for a whole batch each way). At most ``2 * concurrency`` items
+are between "read" and "yielded", so memory stays bounded however long the
+input is.
 Leaving early (``break``, an exception, Ctrl-C, the generator being
 garbage-collected) cancels whatever is still running.
 """
@@ -10,12 +12,12 @@ garbage-collected) cancels whatever is still running.
 from __future__ import annotations
 
 import itertools
-import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ._loader import load_core
 from ._types import Status
 from .errors import (
     InvalidArgument,
@@ -28,23 +30,19 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from ._core import Lane
     from ._core import Runtime as CoreRuntime
-    from ._core import WaitSet
 
 __all__ = ["DEFAULT_CONCURRENCY", "map_kind"]
 
 # In-flight items when neither the call nor the runtime sets a limit.
 DEFAULT_CONCURRENCY = 1024
 
-_COMPLETED = int(Status.COMPLETED)
-
 ProgressArg = bool | Callable[[int, int | None], object]
 
 
 def _arguments(item: object, index: int, kind: str) -> dict[str, Any]:
-    """One item of the input as the dict of arguments the core takes."""
-    if isinstance(item, dict):
-        return item
+    """A copy of one item of the input as the dict of arguments the core takes."""
     if isinstance(item, Mapping):
         return dict(item)
     raise InvalidArgument(
@@ -52,20 +50,12 @@ def _arguments(item: object, index: int, kind: str) -> dict[str, Any]:
     )
 
 
-def _spawn_batch(
-    core: CoreRuntime, kind: str, batch: list[dict[str, Any]], first_index: int
-) -> list[int]:
-    """Spawn a batch; a bad item's error names its index in the whole input."""
+def _feed(lane: Lane, batch: list[dict[str, Any]]) -> None:
+    """Feed a batch; a bad item's error names its index in the whole input."""
     try:
-        return core.spawn_many(kind, None, batch)
+        lane.feed(batch)
     except InvalidArgument as err:
-        # The core numbers items within the batch ("item 5: ..."); the user
-        # numbers them in the input.
-        match = re.match(r"item (\d+): (.*)", str(err), re.DOTALL)
-        if match is None:
-            raise
-        index = first_index + int(match.group(1))
-        raise type(err)(f"map: item {index}: {match.group(2)}") from None
+        raise type(err)(f"map: {err}") from None
 
 
 def _outcome(task_id: int, status: int, timed_out: bool, value: str | bytes) -> Any:
@@ -126,9 +116,18 @@ class _Progress:
             self._stream.flush()
 
 
+def _wake_batch(concurrency: int) -> int:
+    """How many outcomes the map waits for before it wakes (see ``Lane.take``)."""
+    return max(1, min(concurrency // 4, 256))
+
+
+# Once an outcome is ready, how long Go may hold it back for others to join
+# it, so that the Python thread is woken once per batch, not once per item.
+_LINGER = 0.001
+
+
 def map_kind(
     core: CoreRuntime,
-    waitset: WaitSet,
     kind: str,
     items: Iterable[Mapping[str, Any]],
     *,
@@ -139,67 +138,61 @@ def map_kind(
     progress: ProgressArg,
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Iterator[Any]:
-    """The generator behind ``Runtime.map`` (see there)."""
+    """The generator behind ``Runtime.map`` (see there).
+
+    The items run in a Go lane (``_core.Lane``): Go keeps ``concurrency`` of
+    them running and starts the next fed item as one ends, with no call from
+    here, so the Python thread only feeds batches of arguments and takes
+    batches of outcomes. It reads at most ``2 * concurrency`` items ahead of
+    what it has yielded: ``concurrency`` running and as many ready to start.
+    """
     deadline = None if timeout is None else time.monotonic() + timeout
     total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
     source = iter(items)
-    index_of: dict[int, int] = {}  # id of a task in flight -> its item's index
-    finished: dict[int, Any] = {}  # ordered mode: index -> outcome, not yet yielded
+    window = 2 * concurrency  # items read and not yet yielded, at most
+    feed_at = _wake_batch(concurrency)  # feed once this much room is free
+    outstanding = 0  # items fed and not yet yielded
     next_index = 0  # index of the next item to read
-    next_yield = 0  # ordered mode: index of the next item to yield
     exhausted = False
     bar = _Progress(progress, total)
+    lane = load_core().Lane(core, kind, concurrency, ordered)
     try:
         while True:
-            room = concurrency - len(index_of) - len(finished)
-            if not exhausted and room > 0:
-                raw = list(itertools.islice(source, room))
-                exhausted = len(raw) < room
-                batch = [
-                    item if item.__class__ is dict else _arguments(item, next_index + k, kind)
-                    for k, item in enumerate(raw)
-                ]
+            room = window - outstanding
+            if not exhausted and (room >= feed_at or outstanding == 0):
+                batch: list[Any] = list(itertools.islice(source, room))
+                exhausted = len(batch) < room
                 if prepare is not None:  # on copies: the caller's dicts stay as they were
-                    batch = [prepare(dict(item)) for item in batch]
+                    batch = [
+                        prepare(_arguments(item, next_index + k, kind))
+                        for k, item in enumerate(batch)
+                    ]
+                # Else the core checks and converts the items: each must be a mapping.
                 if batch:
-                    ids = _spawn_batch(core, kind, batch, next_index)
-                    waitset.watch_ids(core, ids, ids)
-                    for offset, task_id in enumerate(ids):
-                        index_of[task_id] = next_index + offset
-                    next_index += len(ids)
-            if not index_of and not finished:
+                    _feed(lane, batch)
+                    outstanding += len(batch)
+                    next_index += len(batch)
+            if outstanding == 0:
                 if exhausted:
                     return
                 continue
-            if index_of:
-                remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-                ready = waitset.take(remaining, max=len(index_of))
-                if not ready:
-                    raise WaitTimeout(f"map: {len(index_of)} tasks unfinished after {timeout} s")
-                outcomes = core.collect(ready)
-                while len(outcomes) < len(ready):  # collect stops when its buffer is full
-                    outcomes += core.collect(ready[len(outcomes) :])
-                bar.advance(len(outcomes))
-                for task_id, status, timed_out, value in outcomes:
-                    if status == _COMPLETED and value.__class__ is str:
-                        result: Any = value  # the common case, kept cheap
-                    else:
-                        result = _outcome(task_id, status, timed_out, value)
-                    index = index_of.pop(task_id)
-                    if ordered:
-                        finished[index] = result
-                    elif isinstance(result, BaseException) and not return_exceptions:
-                        raise result
-                    else:
-                        yield result
-            while next_yield in finished:
-                result = finished.pop(next_yield)
-                next_yield += 1
+            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            outcomes, failures = lane.take(remaining, window, feed_at, _LINGER)
+            if not outcomes:
+                raise WaitTimeout(f"map: {outstanding} tasks unfinished after {timeout} s")
+            outstanding -= len(outcomes)
+            bar.advance(len(outcomes))
+            if not failures:
+                yield from outcomes  # all results: the common case, kept cheap
+                continue
+            for outcome in outcomes:
+                if outcome.__class__ is str:
+                    yield outcome  # a completed item's result: the common case, kept cheap
+                    continue
+                result = _outcome(*outcome)
                 if isinstance(result, BaseException) and not return_exceptions:
                     raise result
                 yield result
     finally:
-        if index_of and not core.closed:
-            core.release_many(list(index_of))  # cancels what still runs
-        waitset.close()
+        lane.close()  # cancels what still runs
         bar.close()

@@ -118,8 +118,11 @@ class Runtime:
             The arguments of each task. Read lazily: a generator of millions of
             items runs in bounded memory.
         concurrency : int or None
-            At most this many items are running or waiting to be yielded at
-            once. Default: the runtime's ``max_concurrency``, else 1024.
+            At most this many items run at once (within the runtime's own
+            ``max_concurrency``). Default: the runtime's ``max_concurrency``,
+            else 1024. The input is read ahead by at most twice this many
+            items not yet yielded, so that Go starts the next item as soon as
+            one ends.
         ordered : bool
             Yield in input order (default) or in completion order.
         timeout : float or None
@@ -153,10 +156,8 @@ class Runtime:
                 f"concurrency must be None or an int from 1 to {_MAX_CONCURRENCY}, got {limit!r}"
             )
         timeout = seconds(timeout, negative_is_zero=True)
-        waitset = load_core().WaitSet()
         return map_kind(
             self._core,
-            waitset,
             kind,
             items,
             concurrency=limit,

@@ -145,7 +145,7 @@ class Args {
   std::list<Args> nested_;         // items of list and map arguments
 };
 
-/// How one finished task ended, as Runtime::collect() reports it.
+/// How one finished task ended, as Runtime::collect() and Lane::take() report it.
 struct Outcome {
   std::int64_t id = 0;
   Status status = Status::NotFound;
@@ -290,6 +290,7 @@ class Runtime {
  private:
   friend class Task;
   friend class WaitSet;
+  friend class Lane;
   // Calls gogo_task_result once and returns its status code, throwing only
   // for a closed runtime, an unknown task or an internal error.
   int fetch(std::int64_t id, std::int64_t timeout_ns, char* buf, std::size_t cap, std::size_t* len,
@@ -423,6 +424,54 @@ class WaitSet {
  private:
   std::uint64_t handle_ = 0;
   int fd_ = -1;
+};
+
+/// The items of one map, run by Go: fed in batches of argument maps, run at
+/// most `concurrency` at once (a finishing item starts the next fed one with
+/// no call from here), their outcomes taken in batches, in input order or as
+/// they finish. Items are not tasks of the table: they have no handle, and
+/// each outcome is handed out once. They count in the runtime's stats and
+/// share its max_concurrency. Move-only; closing (or destroying) it cancels
+/// what still runs.
+class Lane {
+ public:
+  /// @param runtime the runtime to run the items on (kept alive by the lane)
+  /// @param kind the task kind of every item
+  /// @param concurrency how many items run at once, at most (>= 1)
+  /// @param ordered take() hands outcomes out in input order, else as the
+  ///        items finish
+  /// @param item_timeout each item's own deadline in seconds, or none
+  /// @throw UnknownKind, InvalidArgument, RuntimeClosed
+  Lane(const Runtime& runtime, std::string_view kind, std::int64_t concurrency, bool ordered,
+       Timeout item_timeout = std::nullopt);
+  Lane(Lane&& other) noexcept;
+  Lane& operator=(Lane&& other) noexcept;
+  Lane(const Lane&) = delete;
+  Lane& operator=(const Lane&) = delete;
+  ~Lane();
+
+  /// Adds items after those fed before. Every item is validated first: a bad
+  /// one adds nothing.
+  /// @param items one map entry (Args::map) of arguments per item; moved in
+  /// @throw InvalidArgument naming the item's index in the whole input and
+  ///        the argument, RuntimeClosed
+  void feed(Args items);
+  /// Waits until an outcome is ready or the timeout passes, then (to batch
+  /// wake-ups) until min_ready are ready, nothing runs, or linger seconds
+  /// have passed since the first was ready.
+  /// @param timeout seconds; 0 only looks; std::nullopt waits for ever
+  /// @param max at most this many outcomes (>= 1)
+  /// @param out the outcomes (id only names an item in messages); their data
+  ///        views buffer, valid until the next take()
+  /// @return how many outcomes; 0 if the timeout ran out
+  std::size_t take(Timeout timeout, std::size_t max, std::size_t min_ready, double linger,
+                   std::vector<Outcome>& out, std::string& buffer);
+  /// Closes the lane: running items are cancelled, the rest dropped. Idempotent.
+  void close() noexcept;
+
+ private:
+  Runtime runtime_;
+  std::uint64_t handle_ = 0;
 };
 
 /// One value received from a Channel: bytes, and whether they were sent as text.
