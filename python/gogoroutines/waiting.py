@@ -41,6 +41,11 @@ class DoneAndNotDoneTasks(NamedTuple):
     not_done: set[Task]
 
 
+# Most tags taken from a wait set in one call: a list of 4,096 ints at a time,
+# not one of all the tasks.
+_TAKE_MAX = 4096
+
+
 def _deadline(timeout: float | None) -> float | None:
     checked = seconds(timeout, negative_is_zero=True)
     return None if checked is None else time.monotonic() + checked
@@ -76,31 +81,44 @@ def wait(
             f"ALL_COMPLETED, got {return_when!r}"
         )
     deadline = _deadline(timeout)
-    order = list(set(tasks))
-    done: set[Task] = set()
+    unique = set(tasks)
+    order = list(unique)
     if not order:
-        return DoneAndNotDoneTasks(done, set())
+        return DoneAndNotDoneTasks(set(), set())
+    # Finished tasks are flagged by index, and sets are built only at the end:
+    # for 100,000 tasks a set is ~4 MB, a bytearray 100 kB.
+    finished = bytearray(len(order))
+    count = 0
+    failed = False  # FIRST_EXCEPTION: a task seen finishing has failed
     waitset = load_core().WaitSet()
     try:
         waitset.watch(order, range(len(order)))
-        newly = [order[i] for i in waitset.take(0, max=len(order))]  # finished already
+        timeout_left: float | None = 0.0  # the first take only collects the finished ones
         while True:
-            done.update(newly)
-            if len(done) == len(order):
-                break
-            if return_when == FIRST_COMPLETED and done:
-                break
-            if return_when == FIRST_EXCEPTION and any(t.status == Status.FAILED for t in newly):
-                break
-            remaining = _remaining(deadline)
-            if remaining == 0:
-                break
-            newly = [order[i] for i in waitset.take(remaining, max=len(order))]
-            if not newly:
+            tags = waitset.take(timeout_left, max=_TAKE_MAX)
+            if not tags and timeout_left != 0.0:
                 break  # the timeout ran out
+            for i in tags:
+                finished[i] = 1
+            count += len(tags)
+            if return_when == FIRST_EXCEPTION and not failed:
+                failed = any(order[i].status == Status.FAILED for i in tags)
+            if len(tags) == _TAKE_MAX:
+                timeout_left = 0.0  # more may be ready: take them before deciding
+                continue
+            if count == len(order):
+                return DoneAndNotDoneTasks(unique, set())
+            if return_when == FIRST_COMPLETED and count:
+                break
+            if failed:
+                break
+            timeout_left = _remaining(deadline)
+            if timeout_left == 0:
+                break
     finally:
         waitset.close()
-    return DoneAndNotDoneTasks(done, set(order) - done)
+    done = {task for task, flag in zip(order, finished, strict=True) if flag}
+    return DoneAndNotDoneTasks(done, unique - done)
 
 
 def as_completed(tasks: Iterable[Task], timeout: float | None = None) -> Iterator[Task]:
@@ -121,7 +139,7 @@ def _completions(waitset: WaitSet, order: list[Task], deadline: float | None) ->
     yielded = 0
     try:
         while yielded < len(order):
-            tags = waitset.take(_remaining(deadline), max=len(order))
+            tags = waitset.take(_remaining(deadline), max=_TAKE_MAX)
             if not tags:
                 raise WaitTimeout(f"{len(order) - yielded} (of {len(order)}) tasks unfinished")
             for i in tags:
