@@ -123,7 +123,11 @@ func (rt *Runtime) newTask(kind string, values []Value, timeout time.Duration) (
 	if err != nil {
 		return nil, err
 	}
-	return &Task{Kind: k, plan: p, timeout: timeout}, nil
+	t := &Task{Kind: k, work: p.work, timeout: timeout}
+	if p.timed {
+		t.due = int64(p.delay)
+	}
+	return t, nil
 }
 
 // enterLocked gives t the next id, puts it in the table and starts it (or
@@ -136,7 +140,7 @@ func (rt *Runtime) enterLocked(t *Task) State {
 		// Instant work: run it here (under the lock, which it cannot block)
 		// and enter the task in the table already finished.
 		res, terr := t.runInline()
-		t.state, t.result, t.err, t.done = StateCompleted, res, terr, closedChan
+		t.state, t.result, t.err = StateCompleted, res, terr
 		if terr != nil {
 			t.state, t.result = StateFailed, Result{Meta: res.Meta}
 		}
@@ -144,7 +148,6 @@ func (rt *Runtime) enterLocked(t *Task) State {
 		rt.count(StateNotFound, t.state)
 		return t.state
 	}
-	t.done = make(chan struct{})
 	rt.tasks.put(t)
 	if !slotFree {
 		t.state = StateQueued
@@ -248,11 +251,20 @@ func (rt *Runtime) settle(t *Task, state State, res Result, terr *TaskError) {
 	t.state = state
 	t.result = res
 	t.err = terr
-	close(t.done)
-	for _, w := range t.watchers {
-		w.set.push(w.tag)
+	if t.done != nil {
+		close(t.done)
+	}
+	// Tell the wait sets in the order they started watching.
+	var first *watchNode
+	for w := t.watchers; w != nil; {
+		next := w.next
+		w.next, first = first, w
+		w = next
 	}
 	t.watchers = nil
+	for w := first; w != nil; w = w.next {
+		w.set.push(w.tag)
+	}
 }
 
 // Watch makes ws receive tag when the task with id finishes (at once if it
@@ -270,7 +282,7 @@ func (rt *Runtime) Watch(id int64, ws *WaitSet, tag uint64) error {
 	if t.state.Done() {
 		ws.push(tag)
 	} else {
-		t.watchers = append(t.watchers, watcher{ws, tag})
+		t.watchers = &watchNode{set: ws, tag: tag, next: t.watchers}
 	}
 	return nil
 }
@@ -288,20 +300,6 @@ func (rt *Runtime) startQueued() {
 		rt.running++
 		t.start(rt.finish)
 	}
-}
-
-// lookup returns the task with id, or an error when there is none.
-func (rt *Runtime) lookup(id int64) (*Task, error) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if rt.closed {
-		return nil, ErrClosed
-	}
-	t := rt.tasks.get(id)
-	if t == nil {
-		return nil, ErrNotFound
-	}
-	return t, nil
 }
 
 // Status returns the state of the task with id (StateNotFound if none).
@@ -322,26 +320,40 @@ func (rt *Runtime) Status(id int64) (State, error) {
 // negative timeout waits for ever, zero only looks). It returns the task, its
 // state, and ErrTimeout when the task is still queued or running then.
 func (rt *Runtime) Wait(id int64, timeout time.Duration) (*Task, State, error) {
-	t, err := rt.lookup(id)
-	if err != nil {
-		return nil, StateNotFound, err
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil, StateNotFound, ErrClosed
 	}
-	select {
-	case <-t.done:
-		return t, t.state, nil // final states never change once done is closed
-	default:
+	t := rt.tasks.get(id)
+	if t == nil {
+		rt.mu.Unlock()
+		return nil, StateNotFound, ErrNotFound
 	}
-	if timeout != 0 {
-		expired, stop := expiry(timeout)
-		defer stop()
-		select {
-		case <-t.done:
-			return t, t.state, nil
-		case <-expired:
+	state := t.state
+	if state.Done() || timeout == 0 {
+		rt.mu.Unlock()
+		if state.Done() {
+			return t, state, nil // final states never change
 		}
+		return t, state, ErrTimeout
+	}
+	// Made here rather than at spawn: most tasks are never waited on this
+	// way, and a channel is about a hundred bytes per task.
+	if t.done == nil {
+		t.done = make(chan struct{})
+	}
+	done := t.done
+	rt.mu.Unlock()
+	expired, stop := expiry(timeout)
+	defer stop()
+	select {
+	case <-done:
+		return t, t.state, nil // settle wrote the state before closing done
+	case <-expired:
 	}
 	rt.mu.Lock()
-	state := t.state
+	state = t.state
 	rt.mu.Unlock()
 	if state.Done() {
 		return t, state, nil // it finished just as the timeout ran out

@@ -125,6 +125,24 @@ func slotsInUse(rt *Runtime) int {
 	return rt.running
 }
 
+// settled reports whether a task is in a final state with its waiters woken
+// (its done channel, which exists only if someone blocked on it, is closed).
+func settled(rt *Runtime, task *Task) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if !task.state.Done() {
+		return false
+	}
+	if task.done != nil {
+		select {
+		case <-task.done:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // taskState reads a task's state under the runtime's mutex.
 func taskState(rt *Runtime, task *Task) State {
 	rt.mu.Lock()
@@ -634,9 +652,7 @@ func TestReleaseRunningTaskCancelsAndRemovesIt(t *testing.T) {
 	if _, err := rt.Cancel(id); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Cancel after Release = %v, want ErrNotFound", err)
 	}
-	select {
-	case <-task.done:
-	default:
+	if !settled(rt, task) {
 		t.Fatal("the released task's waiters were not woken")
 	}
 	if task.state != StateCancelled {
@@ -848,9 +864,7 @@ func TestCloseCancelsUnfinishedTasks(t *testing.T) {
 	within(t, "Close", rt.Close)
 
 	for i, task := range tasks {
-		select {
-		case <-task.done:
-		default:
+		if !settled(rt, task) {
 			t.Fatalf("task %d not finished by Close", task.ID)
 		}
 		if task.state != StateCancelled {
@@ -1151,10 +1165,8 @@ func TestSpawnTaskInlineKindFinishesDuringSpawn(t *testing.T) {
 	if err != nil || state != StateCompleted || task == nil {
 		t.Fatalf("SpawnTask(echo) = %v, %v, %v; want a completed task", task, state, err)
 	}
-	select {
-	case <-task.done:
-	default:
-		t.Fatal("an inline task's done channel is open")
+	if !settled(rt, task) {
+		t.Fatal("an inline task is unfinished after its spawn")
 	}
 	if string(task.result.Data) != "now" || task.err != nil {
 		t.Fatalf("inline result %q, err %+v", task.result.Data, task.err)
