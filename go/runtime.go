@@ -40,6 +40,13 @@ type Runtime struct {
 	queue   []*Task // waiting for a slot, oldest first; may hold cancelled tasks
 	running int     // goroutines executing work (slots in use)
 	counts  [5]int64
+	// waiting holds a channel for each unfinished task that a Wait blocks
+	// on, closed when the task finishes. Few tasks are waited on this way,
+	// so a map here costs less than a channel field in every Task.
+	waiting map[*Task]chan struct{}
+	// onFinish is rt.finish, made once: the method value made at each start
+	// would be an allocation per task.
+	onFinish func(*Task, Result, *TaskError)
 
 	web webClients // HTTP clients of the http kind
 
@@ -48,7 +55,9 @@ type Runtime struct {
 
 // NewRuntime returns an empty runtime; maxConcurrency <= 0 means no limit.
 func NewRuntime(maxConcurrency int) *Runtime {
-	return &Runtime{maxConcurrency: maxConcurrency}
+	rt := &Runtime{maxConcurrency: maxConcurrency}
+	rt.onFinish = rt.finish
+	return rt
 }
 
 // count moves one task between the counters of two states (StateNotFound
@@ -157,7 +166,7 @@ func (rt *Runtime) enterLocked(t *Task) State {
 	}
 	rt.count(StateNotFound, StateRunning)
 	rt.running++
-	t.start(rt.finish)
+	t.start(rt.onFinish)
 	return StateRunning
 }
 
@@ -251,8 +260,11 @@ func (rt *Runtime) settle(t *Task, state State, res Result, terr *TaskError) {
 	t.state = state
 	t.result = res
 	t.err = terr
-	if t.done != nil {
-		close(t.done)
+	if len(rt.waiting) > 0 {
+		if done, ok := rt.waiting[t]; ok {
+			close(done)
+			delete(rt.waiting, t)
+		}
 	}
 	// Tell the wait sets in the order they started watching.
 	var first *watchNode
@@ -298,7 +310,7 @@ func (rt *Runtime) startQueued() {
 		}
 		rt.count(StateQueued, StateRunning)
 		rt.running++
-		t.start(rt.finish)
+		t.start(rt.onFinish)
 	}
 }
 
@@ -338,18 +350,20 @@ func (rt *Runtime) Wait(id int64, timeout time.Duration) (*Task, State, error) {
 		}
 		return t, state, ErrTimeout
 	}
-	// Made here rather than at spawn: most tasks are never waited on this
-	// way, and a channel is about a hundred bytes per task.
-	if t.done == nil {
-		t.done = make(chan struct{})
+	done := rt.waiting[t]
+	if done == nil {
+		if rt.waiting == nil {
+			rt.waiting = map[*Task]chan struct{}{}
+		}
+		done = make(chan struct{})
+		rt.waiting[t] = done
 	}
-	done := t.done
 	rt.mu.Unlock()
 	expired, stop := expiry(timeout)
 	defer stop()
 	select {
 	case <-done:
-		return t, t.state, nil // settle wrote the state before closing done
+		return t, t.state, nil // settle wrote the state before it closed done
 	case <-expired:
 	}
 	rt.mu.Lock()

@@ -126,21 +126,12 @@ func slotsInUse(rt *Runtime) int {
 }
 
 // settled reports whether a task is in a final state with its waiters woken
-// (its done channel, which exists only if someone blocked on it, is closed).
+// (no channel of a blocked Wait left open for it).
 func settled(rt *Runtime, task *Task) bool {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if !task.state.Done() {
-		return false
-	}
-	if task.done != nil {
-		select {
-		case <-task.done:
-		default:
-			return false
-		}
-	}
-	return true
+	_, waited := rt.waiting[task]
+	return task.state.Done() && !waited
 }
 
 // taskState reads a task's state under the runtime's mutex.

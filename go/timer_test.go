@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestTimerTaskCancelFreesItsSlot(t *testing.T) {
@@ -158,5 +159,17 @@ func TestTimerQueueKeepsOrderUnderRemovals(t *testing.T) {
 		}
 		last = due
 		q.removeAt(0)
+	}
+}
+
+// A runtime holds a Task for every id it has not released: the allocator
+// rounds its size up to a class (96, 112, 128 bytes...), and a field more
+// would cost every sleeping task 16 bytes.
+func TestTaskFitsItsSizeClass(t *testing.T) {
+	if size := unsafe.Sizeof(Task{}); size > 112 {
+		t.Fatalf("a Task takes %d bytes, more than the 112-byte size class", size)
+	}
+	if size := unsafe.Sizeof(tablePage{}); size != 4096 {
+		t.Fatalf("a task table page takes %d bytes, want exactly 4096", size)
 	}
 }
