@@ -50,12 +50,11 @@ type Kind struct {
 }
 
 // plan is a prepared task: work to run, or (for a Timer kind) a delay after
-// which it completes with result.
+// which the task completes with what its work returns at once.
 type plan struct {
-	work   Work
-	timed  bool
-	delay  time.Duration
-	result Result
+	work  Work
+	timed bool
+	delay time.Duration
 }
 
 // kinds is the registry of task kinds, filled by the init functions of the
@@ -103,8 +102,10 @@ func prepare(rt *Runtime, name string, values []Value) (*Kind, plan, error) {
 	var p plan
 	var err error
 	if k.Timer != nil {
+		var res Result
 		p.timed = true
-		p.delay, p.result, err = k.Timer(a)
+		p.delay, res, err = k.Timer(a)
+		p.work = completeWith(res)
 	} else {
 		p.work, err = k.Prepare(a)
 	}
@@ -116,6 +117,17 @@ func prepare(rt *Runtime, name string, values []Value) (*Kind, plan, error) {
 	}
 	return k, p, nil
 }
+
+// completeWith returns work that returns res at once. Work for the empty
+// result (every sleep) is shared, so a sleeping task holds no closure.
+func completeWith(res Result) Work {
+	if res.Data == nil && res.Meta == nil {
+		return completeEmpty
+	}
+	return func(context.Context) (Result, error) { return res, nil }
+}
+
+func completeEmpty(context.Context) (Result, error) { return Result{}, nil }
 
 // sleepCtx waits for d or until ctx is done, whichever comes first.
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -136,15 +136,17 @@ func (l *Lane) Feed(items [][]Value) error {
 		rt.laneItems++
 		if k.Inline && l.running < l.limit && rt.slotFreeLocked() {
 			// Instant work, as in Runtime.enterLocked: done before Feed returns.
-			inline = Task{ID: rt.lastID, Kind: k, plan: p, timeout: l.timeout}
+			inline = taskOf(k, p, l.timeout)
+			inline.ID = rt.lastID
 			rt.count(StateNotFound, StateRunning) // record counts it out of running
 			res, terr := inline.runInline()
 			l.record(index, inline.ID, res, terr)
 			continue
 		}
 		rt.count(StateNotFound, StateQueued)
-		l.queue = append(l.queue, &laneItem{lane: l, index: index,
-			task: Task{ID: rt.lastID, Kind: k, plan: p, timeout: l.timeout}})
+		it := &laneItem{lane: l, index: index, task: taskOf(k, p, l.timeout)}
+		it.task.ID = rt.lastID
+		l.queue = append(l.queue, it)
 	}
 	l.startQueued()
 	l.wake()

@@ -332,9 +332,7 @@ func TestCloseWakesConcurrentWaiters(t *testing.T) {
 		wg.Wait()
 	})
 	for _, task := range tasks {
-		select {
-		case <-task.done:
-		default:
+		if !settled(rt, task) {
 			t.Fatalf("task %d not finished after Close", task.ID)
 		}
 		if task.state != StateCancelled {

@@ -40,6 +40,13 @@ type Runtime struct {
 	queue   []waiter // waiting for a slot, oldest first; may hold cancelled tasks
 	running int      // goroutines executing work (slots in use)
 	counts  [5]int64
+	// waiting holds a channel for each unfinished task that a Wait blocks
+	// on, closed when the task finishes. Few tasks are waited on this way,
+	// so a map here costs less than a channel field in every Task.
+	waiting map[*Task]chan struct{}
+	// onFinish is rt.finish, made once: the method value made at each start
+	// would be an allocation per task.
+	onFinish func(*Task, Result, *TaskError)
 
 	// Lanes (see lane.go): the open ones, and how many of their items are
 	// not yet handed out.
@@ -60,7 +67,9 @@ type waiter struct {
 
 // NewRuntime returns an empty runtime; maxConcurrency <= 0 means no limit.
 func NewRuntime(maxConcurrency int) *Runtime {
-	return &Runtime{maxConcurrency: maxConcurrency}
+	rt := &Runtime{maxConcurrency: maxConcurrency}
+	rt.onFinish = rt.finish
+	return rt
 }
 
 // count moves one task between the counters of two states (StateNotFound
@@ -135,7 +144,17 @@ func (rt *Runtime) newTask(kind string, values []Value, timeout time.Duration) (
 	if err != nil {
 		return nil, err
 	}
-	return &Task{Kind: k, plan: p, timeout: timeout}, nil
+	t := taskOf(k, p, timeout)
+	return &t, nil
+}
+
+// taskOf is a task (without an id) that will run the prepared plan p.
+func taskOf(k *Kind, p plan, timeout time.Duration) Task {
+	t := Task{Kind: k, work: p.work, timeout: timeout}
+	if p.timed {
+		t.due = int64(p.delay)
+	}
+	return t
 }
 
 // enterLocked gives t the next id, puts it in the table and starts it (or
@@ -148,7 +167,7 @@ func (rt *Runtime) enterLocked(t *Task) State {
 		// Instant work: run it here (under the lock, which it cannot block)
 		// and enter the task in the table already finished.
 		res, terr := t.runInline()
-		t.state, t.result, t.err, t.done = StateCompleted, res, terr, closedChan
+		t.state, t.result, t.err = StateCompleted, res, terr
 		if terr != nil {
 			t.state, t.result = StateFailed, Result{Meta: res.Meta}
 		}
@@ -156,7 +175,6 @@ func (rt *Runtime) enterLocked(t *Task) State {
 		rt.count(StateNotFound, t.state)
 		return t.state
 	}
-	t.done = make(chan struct{})
 	rt.tasks.put(t)
 	if !slotFree {
 		t.state = StateQueued
@@ -166,7 +184,7 @@ func (rt *Runtime) enterLocked(t *Task) State {
 	}
 	rt.count(StateNotFound, StateRunning)
 	rt.running++
-	t.start(rt.finish)
+	t.start(rt.onFinish)
 	return StateRunning
 }
 
@@ -256,11 +274,23 @@ func (rt *Runtime) settle(t *Task, state State, res Result, terr *TaskError) {
 	t.state = state
 	t.result = res
 	t.err = terr
-	close(t.done)
-	for _, w := range t.watchers {
-		w.set.push(w.tag)
+	if len(rt.waiting) > 0 {
+		if done, ok := rt.waiting[t]; ok {
+			close(done)
+			delete(rt.waiting, t)
+		}
+	}
+	// Tell the wait sets in the order they started watching.
+	var first *watchNode
+	for w := t.watchers; w != nil; {
+		next := w.next
+		w.next, first = first, w
+		w = next
 	}
 	t.watchers = nil
+	for w := first; w != nil; w = w.next {
+		w.set.push(w.tag)
+	}
 }
 
 // Watch makes ws receive tag when the task with id finishes (at once if it
@@ -278,7 +308,7 @@ func (rt *Runtime) Watch(id int64, ws *WaitSet, tag uint64) error {
 	if t.state.Done() {
 		ws.push(tag)
 	} else {
-		t.watchers = append(t.watchers, watcher{ws, tag})
+		t.watchers = &watchNode{set: ws, tag: tag, next: t.watchers}
 	}
 	return nil
 }
@@ -318,22 +348,8 @@ func (rt *Runtime) startQueued() {
 		}
 		rt.count(StateQueued, StateRunning)
 		rt.running++
-		w.task.start(rt.finish)
+		w.task.start(rt.onFinish)
 	}
-}
-
-// lookup returns the task with id, or an error when there is none.
-func (rt *Runtime) lookup(id int64) (*Task, error) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if rt.closed {
-		return nil, ErrClosed
-	}
-	t := rt.tasks.get(id)
-	if t == nil {
-		return nil, ErrNotFound
-	}
-	return t, nil
 }
 
 // Status returns the state of the task with id (StateNotFound if none).
@@ -354,26 +370,42 @@ func (rt *Runtime) Status(id int64) (State, error) {
 // negative timeout waits for ever, zero only looks). It returns the task, its
 // state, and ErrTimeout when the task is still queued or running then.
 func (rt *Runtime) Wait(id int64, timeout time.Duration) (*Task, State, error) {
-	t, err := rt.lookup(id)
-	if err != nil {
-		return nil, StateNotFound, err
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil, StateNotFound, ErrClosed
 	}
-	select {
-	case <-t.done:
-		return t, t.state, nil // final states never change once done is closed
-	default:
+	t := rt.tasks.get(id)
+	if t == nil {
+		rt.mu.Unlock()
+		return nil, StateNotFound, ErrNotFound
 	}
-	if timeout != 0 {
-		expired, stop := expiry(timeout)
-		defer stop()
-		select {
-		case <-t.done:
-			return t, t.state, nil
-		case <-expired:
+	state := t.state
+	if state.Done() || timeout == 0 {
+		rt.mu.Unlock()
+		if state.Done() {
+			return t, state, nil // final states never change
 		}
+		return t, state, ErrTimeout
+	}
+	done := rt.waiting[t]
+	if done == nil {
+		if rt.waiting == nil {
+			rt.waiting = map[*Task]chan struct{}{}
+		}
+		done = make(chan struct{})
+		rt.waiting[t] = done
+	}
+	rt.mu.Unlock()
+	expired, stop := expiry(timeout)
+	defer stop()
+	select {
+	case <-done:
+		return t, t.state, nil // settle wrote the state before it closed done
+	case <-expired:
 	}
 	rt.mu.Lock()
-	state := t.state
+	state = t.state
 	rt.mu.Unlock()
 	if state.Done() {
 		return t, state, nil // it finished just as the timeout ran out

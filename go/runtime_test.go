@@ -125,6 +125,15 @@ func slotsInUse(rt *Runtime) int {
 	return rt.running
 }
 
+// settled reports whether a task is in a final state with its waiters woken
+// (no channel of a blocked Wait left open for it).
+func settled(rt *Runtime, task *Task) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	_, waited := rt.waiting[task]
+	return task.state.Done() && !waited
+}
+
 // taskState reads a task's state under the runtime's mutex.
 func taskState(rt *Runtime, task *Task) State {
 	rt.mu.Lock()
@@ -634,9 +643,7 @@ func TestReleaseRunningTaskCancelsAndRemovesIt(t *testing.T) {
 	if _, err := rt.Cancel(id); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Cancel after Release = %v, want ErrNotFound", err)
 	}
-	select {
-	case <-task.done:
-	default:
+	if !settled(rt, task) {
 		t.Fatal("the released task's waiters were not woken")
 	}
 	if task.state != StateCancelled {
@@ -848,9 +855,7 @@ func TestCloseCancelsUnfinishedTasks(t *testing.T) {
 	within(t, "Close", rt.Close)
 
 	for i, task := range tasks {
-		select {
-		case <-task.done:
-		default:
+		if !settled(rt, task) {
 			t.Fatalf("task %d not finished by Close", task.ID)
 		}
 		if task.state != StateCancelled {
@@ -1151,10 +1156,8 @@ func TestSpawnTaskInlineKindFinishesDuringSpawn(t *testing.T) {
 	if err != nil || state != StateCompleted || task == nil {
 		t.Fatalf("SpawnTask(echo) = %v, %v, %v; want a completed task", task, state, err)
 	}
-	select {
-	case <-task.done:
-	default:
-		t.Fatal("an inline task's done channel is open")
+	if !settled(rt, task) {
+		t.Fatal("an inline task is unfinished after its spawn")
 	}
 	if string(task.result.Data) != "now" || task.err != nil {
 		t.Fatalf("inline result %q, err %+v", task.result.Data, task.err)

@@ -47,34 +47,39 @@ func (e *TaskError) Error() string { return e.Message }
 
 // Task is one unit of work in a runtime's table.
 //
-// state is guarded by the runtime's mutex. result and err are written once,
-// under that mutex, before done is closed; after <-done they are read-only.
+// state, result, err and watchers are guarded by the runtime's mutex; result
+// and err are written once, when the task reaches a final state, and are
+// read-only afterwards. A runtime holds one Task per id until the id is
+// released, so its size is most of what a sleeping task costs: fields only
+// one sort of task uses are few (112 bytes, a size class of the allocator;
+// a blocked Wait's channel lives in the runtime, not here).
 type Task struct {
 	ID      int64
 	Kind    *Kind
-	plan    plan
+	state   State
+	slot    int32         // a Timer kind's index + 1 in the timer queue; 0: not in it
 	timeout time.Duration // 0: no deadline of its own
-	cancel  context.CancelFunc
-	timer   *time.Timer // a Timer kind's pending completion
-	done    chan struct{}
+	// work is the task's work; for a Timer kind, it returns at once what the
+	// task completes with (or its timeout error, once start saw the timeout
+	// come before the delay).
+	work   Work
+	due    int64                           // a Timer kind's delay, then (after start) its monoNow due time
+	cancel context.CancelFunc              // cancels a started goroutine's work
+	finish func(*Task, Result, *TaskError) // what a started Timer kind's task calls when due
 
-	state    State
 	result   Result
 	err      *TaskError
-	watchers []watcher // wait sets to tell when it finishes
+	watchers *watchNode // wait sets to tell when it finishes, latest first
 }
 
-// closedChan is the done channel of tasks that finished during their spawn.
-var closedChan = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
+// timed reports whether the task is of a Timer kind.
+func (t *Task) timed() bool { return t.Kind.Timer != nil }
 
 // runInline runs the work of an Inline kind on the calling goroutine.
 func (t *Task) runInline() (Result, *TaskError) {
-	if t.plan.timed {
-		return t.plan.result, nil // an Inline Timer kind waits for nothing
+	if t.timed() {
+		res, _ := t.work(context.Background()) // an Inline Timer kind waits for nothing
+		return res, nil
 	}
 	ctx := context.Background()
 	if t.timeout > 0 {
@@ -90,7 +95,7 @@ func (t *Task) runInline() (Result, *TaskError) {
 // returns, whatever the state of the task is by then.
 func (t *Task) start(finish func(*Task, Result, *TaskError)) {
 	t.state = StateRunning
-	if t.plan.timed {
+	if t.timed() {
 		t.startTimer(finish)
 		return
 	}
@@ -114,25 +119,42 @@ func (t *Task) start(finish func(*Task, Result, *TaskError)) {
 	}()
 }
 
-// startTimer completes a Timer kind's task when its delay (or its own
-// timeout, if that comes first) has passed. Cancelling stops the timer.
+// startTimer puts a Timer kind's task in the timer queue, due when its delay
+// (or its own timeout, if that comes first) has passed.
 func (t *Task) startTimer(finish func(*Task, Result, *TaskError)) {
-	if t.timeout > 0 && t.timeout < t.plan.delay {
-		t.timer = time.AfterFunc(t.timeout, func() { finish(t, Result{}, t.timeoutError()) })
+	delay := time.Duration(t.due)
+	if t.timeout > 0 && t.timeout < delay {
+		delay, t.work = t.timeout, timedOut
+	}
+	t.due = monoNow() + int64(delay)
+	t.finish = finish
+	timers.add(t)
+}
+
+// timedOut is the work of a Timer kind's task whose timeout comes first.
+func timedOut(context.Context) (Result, error) { return Result{}, context.DeadlineExceeded }
+
+// completeTimer ends a Timer kind's task that is due: the timer queue calls
+// it, with no lock held, once the task has left the queue.
+func (t *Task) completeTimer() {
+	res, err := t.work(context.Background())
+	if err != nil {
+		t.finish(t, Result{}, t.timeoutError())
 		return
 	}
-	t.timer = time.AfterFunc(t.plan.delay, func() { finish(t, t.plan.result, nil) })
+	t.finish(t, res, nil)
 }
 
 // stop ends the work of a started task: it cancels the context of goroutine
-// work, or stops the timer of a Timer kind. It reports whether the finish
-// given to start will still be called (always for goroutine work, which
-// returns when it sees the cancellation; never for a timer stopped before it
-// fired). Called with the runtime's mutex held.
+// work, or takes a Timer kind's task out of the timer queue. It reports
+// whether the finish given to start will still be called (always for
+// goroutine work, which returns when it sees the cancellation; for a Timer
+// kind, only if the queue had already taken it out to complete it). Called
+// with the runtime's mutex held.
 func (t *Task) stop() (finishPending bool) {
 	switch {
-	case t.timer != nil:
-		return !t.timer.Stop()
+	case t.timed():
+		return !timers.remove(t)
 	case t.cancel != nil:
 		t.cancel()
 	}
@@ -159,7 +181,7 @@ func (t *Task) runProtected(ctx context.Context) (res Result, terr *TaskError) {
 			}
 		}
 	}()
-	res, err := t.plan.work(ctx)
+	res, err := t.work(ctx)
 	if err == nil {
 		return res, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestTimerTaskCancelFreesItsSlot(t *testing.T) {
@@ -50,5 +51,125 @@ func TestSleepersHoldNoGoroutines(t *testing.T) {
 	}
 	if s := rt.Stats(); s.Active != 10000 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestTimerQueueCompletesInDueOrder(t *testing.T) {
+	rt := newRT(t, 0)
+	ws, err := NewWaitSet(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	// Spawned latest first: the queue, not the spawn order, decides.
+	delays := []int64{60, 45, 30, 15, 0}
+	for i, ms := range delays {
+		id := mustSpawn(t, rt, "delayed", []Value{vInt("delay_ms", ms)}, 0)
+		if err := rt.Watch(id, ws, uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var order []uint64
+	for len(order) < len(delays) {
+		tags, err := ws.Take(len(delays), hangGuard)
+		if err != nil {
+			t.Fatalf("after %v: %v", order, err)
+		}
+		order = append(order, tags...)
+	}
+	for i, tag := range order {
+		if want := uint64(len(delays) - 1 - i); tag != want {
+			t.Fatalf("completion order %v, want the shortest delay first", order)
+		}
+	}
+}
+
+// queued counts the tasks that are in the timer queue.
+func queued(tasks []*Task) int {
+	timers.mu.Lock()
+	defer timers.mu.Unlock()
+	n := 0
+	for _, task := range tasks {
+		if task.slot != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func TestTimerQueueForgetsStoppedTasks(t *testing.T) {
+	rt := NewRuntime(0)
+	tasks := make([]*Task, 999)
+	for i := range tasks {
+		task, _, err := rt.SpawnTask("sleep", []Value{vFloat("seconds", 60+float64(i%7))}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tasks[i] = task
+	}
+	if got := queued(tasks); got != len(tasks) {
+		t.Fatalf("%d sleepers in the timer queue, want %d", got, len(tasks))
+	}
+	// Cancel a third, release a third, and leave the rest to Close.
+	for i, task := range tasks {
+		switch i % 3 {
+		case 0:
+			if ok, err := rt.Cancel(task.ID); !ok || err != nil {
+				t.Fatalf("Cancel(%d) = %v, %v", task.ID, ok, err)
+			}
+		case 1:
+			if err := rt.Release(task.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got, want := queued(tasks), len(tasks)/3; got != want {
+		t.Fatalf("%d sleepers in the timer queue after cancel and release, want %d", got, want)
+	}
+	rt.Close()
+	if got := queued(tasks); got != 0 {
+		t.Fatalf("%d sleepers left in the timer queue after Close", got)
+	}
+}
+
+func TestTimerQueueKeepsOrderUnderRemovals(t *testing.T) {
+	var q timerQueue
+	tasks := make([]*Task, 500)
+	for i := range tasks {
+		tasks[i] = &Task{due: int64((i * 7919) % 1000)}
+		q.heap = append(q.heap, tasks[i])
+		q.up(len(q.heap) - 1)
+	}
+	for i := 0; i < len(tasks); i += 3 {
+		q.removeAt(int(tasks[i].slot) - 1)
+		if tasks[i].slot != 0 {
+			t.Fatalf("a removed task keeps slot %d", tasks[i].slot)
+		}
+	}
+	last := int64(-1)
+	for len(q.heap) > 0 {
+		for i, task := range q.heap {
+			if int(task.slot) != i+1 {
+				t.Fatalf("task at index %d has slot %d", i, task.slot)
+			}
+		}
+		due := q.heap[0].due
+		if due < last {
+			t.Fatalf("due %d came out after %d", due, last)
+		}
+		last = due
+		q.removeAt(0)
+	}
+}
+
+// A runtime holds a Task for every id it has not released: the allocator
+// rounds its size up to a class (96, 112, 128 bytes...), and a field more
+// would cost every sleeping task 16 bytes.
+func TestTaskFitsItsSizeClass(t *testing.T) {
+	if size := unsafe.Sizeof(Task{}); size > 112 {
+		t.Fatalf("a Task takes %d bytes, more than the 112-byte size class", size)
+	}
+	if size := unsafe.Sizeof(tablePage{}); size != 4096 {
+		t.Fatalf("a task table page takes %d bytes, want exactly 4096", size)
 	}
 }

@@ -19,10 +19,13 @@ type WaitSet struct {
 	readFd, writeFd int
 }
 
-// watcher is one wait set's interest in one task.
-type watcher struct {
-	set *WaitSet
-	tag uint64
+// watchNode is one wait set's interest in one task, in the task's list of
+// them (a list rather than a slice: most tasks have one watcher or none, and
+// the slice header alone would make every Task bigger).
+type watchNode struct {
+	set  *WaitSet
+	tag  uint64
+	next *watchNode
 }
 
 // NewWaitSet returns an empty wait set, with a non-blocking pipe to watch
