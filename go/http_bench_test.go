@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -63,10 +64,18 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// reportFanOut adds the request rate, the CPU time and the dials per request
-// to b's output.
-func reportFanOut(b *testing.B, cpu time.Duration, dials int64) {
+// gcCycles is the number of garbage collections so far.
+func gcCycles() uint32 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.NumGC
+}
+
+// reportFanOut adds the request rate, the CPU time, the garbage collections
+// and the dials per request to b's output.
+func reportFanOut(b *testing.B, cpu time.Duration, gcs uint32, dials int64) {
 	b.ReportMetric(float64(dials)/float64(b.N), "dials/op")
+	b.ReportMetric(float64(gcs)*1000/float64(b.N), "gc/1000op")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
@@ -111,11 +120,11 @@ func BenchmarkHTTPFanOutTasks(b *testing.B) {
 	dials.Store(0)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuTime(b)
+	cpu, gcs := cpuTime(b), gcCycles()
 	run(b.N)
-	cpu = cpuTime(b) - cpu
+	cpu, gcs = cpuTime(b)-cpu, gcCycles()-gcs
 	b.StopTimer()
-	reportFanOut(b, cpu, dials.Load())
+	reportFanOut(b, cpu, gcs, dials.Load())
 }
 
 // BenchmarkHTTPFanOutRawGo is the yardstick: what a Go program pays per GET,
@@ -160,11 +169,11 @@ func BenchmarkHTTPFanOutRawGo(b *testing.B) {
 	dials.Store(0)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuTime(b)
+	cpu, gcs := cpuTime(b), gcCycles()
 	run(b.N)
-	cpu = cpuTime(b) - cpu
+	cpu, gcs = cpuTime(b)-cpu, gcCycles()-gcs
 	b.StopTimer()
-	reportFanOut(b, cpu, dials.Load())
+	reportFanOut(b, cpu, gcs, dials.Load())
 }
 
 func rawGet(client *http.Client, url string, buf []byte) ([]byte, error) {

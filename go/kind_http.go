@@ -51,7 +51,8 @@ type httpRequest struct {
 	client         *http.Client
 	url            string
 	method         string
-	template       *http.Request // every attempt is a copy of it with the task's context
+	target         *url.URL // url, parsed
+	host           string   // the Host header to send
 	headers        http.Header
 	body           []byte
 	hasBody        bool
@@ -130,31 +131,34 @@ func prepareHTTP(a *Args) (Work, error) {
 	if r.follow {
 		r.client = clients.follow
 	}
-	r.template = r.newTemplate(u)
+	u.Host = strings.TrimSuffix(u.Host, ":") // as http.NewRequest normalizes it
+	r.target, r.host = u, u.Host
+	if host := r.headers.Get("Host"); host != "" {
+		r.host = host // Go sends req.Host, not a Host header
+	}
 	return r.run, nil
 }
 
-// newTemplate builds, once per task, the request its attempts copy: the same
-// fields http.NewRequest sets, from the URL prepareHTTP parsed already, so
-// that an attempt neither parses the URL again nor allocates a URL and a
-// header map.
-func (r *httpRequest) newTemplate(u *url.URL) *http.Request {
-	u.Host = strings.TrimSuffix(u.Host, ":") // as http.NewRequest normalizes it
+// newRequest builds an attempt's request with the fields http.NewRequest
+// sets, from the URL prepareHTTP parsed already: an attempt neither parses
+// the URL again nor allocates a URL and a header map.
+func (r httpRequest) newRequest(ctx context.Context) *http.Request {
 	req := &http.Request{
 		Method:     r.method,
-		URL:        u,
+		URL:        r.target,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
 		Header:     r.headers,
-		Host:       u.Host,
+		Host:       r.host,
 	}
-	if host := r.headers.Get("Host"); host != "" {
-		req.Host = host // Go sends req.Host, not a Host header
+	if len(r.headers) > 0 {
+		req.Header = r.headers.Clone()
 	}
 	if r.hasBody {
 		// A body of length 0 is sent as an explicit "Content-Length: 0", as
-		// http.NewRequest does for an empty bytes.Reader.
+		// http.NewRequest does for an empty bytes.Reader; GetBody lets the
+		// client send the body again after a 307 or 308 redirect.
 		body := r.body
 		req.ContentLength = int64(len(body))
 		req.GetBody = func() (io.ReadCloser, error) {
@@ -163,8 +167,9 @@ func (r *httpRequest) newTemplate(u *url.URL) *http.Request {
 			}
 			return io.NopCloser(bytes.NewReader(body)), nil
 		}
+		req.Body, _ = req.GetBody()
 	}
-	return req
+	return req.WithContext(ctx)
 }
 
 // hasControl reports whether s holds a control character (a tab is allowed
@@ -303,7 +308,8 @@ func (r httpRequest) run(ctx context.Context) (Result, error) {
 // httpAttempt is what the task's meta reports of its latest response.
 type httpAttempt struct {
 	status int
-	header http.Header
+	header http.Header // for Retry-After; not kept in the meta
+	pairs  headerMeta
 	url    *url.URL // nil until a response came
 }
 
@@ -324,21 +330,32 @@ func (a *httpAttempt) meta(requested string, attempts int, elapsed time.Duration
 	}
 	return map[string]any{
 		"status":   a.status,
-		"headers":  headerMeta(a.header),
+		"headers":  a.pairs,
 		"url":      finalURL,
 		"attempts": attempts,
 		"elapsed":  elapsed.Seconds(),
 	}
 }
 
-// headerMeta is a response's headers as meta shows them: one string per
-// name, values joined with ", " (an object, empty before any response).
-type headerMeta http.Header
+// headerMeta is a response's headers as meta shows them, as name, value
+// pairs (the values of a name joined with ", "): more compact than the
+// response's own header map, which the result would otherwise keep alive
+// for as long as the task is not released.
+type headerMeta []string
 
-func (h headerMeta) MarshalJSON() ([]byte, error) {
-	joined := make(map[string]string, len(h))
+func newHeaderMeta(h http.Header) headerMeta {
+	pairs := make(headerMeta, 0, 2*len(h))
 	for k, v := range h {
-		joined[k] = strings.Join(v, ", ")
+		pairs = append(pairs, k, strings.Join(v, ", "))
+	}
+	return pairs
+}
+
+// MarshalJSON writes an object, empty before any response.
+func (h headerMeta) MarshalJSON() ([]byte, error) {
+	joined := make(map[string]string, len(h)/2)
+	for i := 0; i+1 < len(h); i += 2 {
+		joined[h[i]] = h[i+1]
 	}
 	return json.Marshal(joined)
 }
@@ -375,14 +392,7 @@ func (r httpRequest) retryable(status int, err error) bool {
 // once makes one attempt: it returns the body, and records the response's
 // status, headers and URL in last.
 func (r httpRequest) once(ctx context.Context, last *httpAttempt) ([]byte, error) {
-	req := r.template.WithContext(ctx)
-	if len(r.headers) > 0 {
-		req.Header = r.headers.Clone()
-	}
-	if r.hasBody {
-		req.Body, _ = req.GetBody() // a fresh reader over the body for each attempt
-	}
-	resp, err := r.client.Do(req)
+	resp, err := r.client.Do(r.newRequest(ctx))
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) && strings.HasPrefix(uerr.Err.Error(), "stopped after") {
@@ -391,7 +401,8 @@ func (r httpRequest) once(ctx context.Context, last *httpAttempt) ([]byte, error
 		return nil, err
 	}
 	defer resp.Body.Close()
-	*last = httpAttempt{status: resp.StatusCode, header: resp.Header, url: resp.Request.URL}
+	*last = httpAttempt{status: resp.StatusCode, header: resp.Header, pairs: newHeaderMeta(resp.Header),
+		url: resp.Request.URL}
 	if r.maxBytes > 0 && resp.ContentLength > r.maxBytes {
 		return nil, fmt.Errorf("the response body has %d bytes: %w (%d)",
 			resp.ContentLength, errTooLarge, r.maxBytes)
@@ -434,7 +445,7 @@ func (r httpRequest) readBody(ctx context.Context, resp *http.Response) ([]byte,
 			}
 			newCap := int64(max(2*cap(buf), 512))
 			if r.maxBytes > 0 {
-				newCap = min(newCap, r.maxBytes) // enough to tell a body of max_bytes from a larger one
+				newCap = min(newCap, r.maxBytes) // no room past the limit: the probe tells a larger body
 			}
 			buf = append(make([]byte, 0, newCap), buf...)
 			buf = append(buf, probe[:n]...)
