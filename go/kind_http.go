@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,8 @@ type httpRequest struct {
 	client         *http.Client
 	url            string
 	method         string
+	target         *url.URL // url, parsed
+	host           string   // the Host header to send
 	headers        http.Header
 	body           []byte
 	hasBody        bool
@@ -84,7 +87,7 @@ func prepareHTTP(a *Args) (Work, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.headers = make(http.Header, len(headers))
+	r.headers = make(http.Header, len(headers)) // an empty one too: the transport refuses nil
 	for k, v := range headers {
 		if k == "" || strings.ContainsAny(k, " :") || hasControl(k, false) || hasControl(v, true) {
 			return nil, a.errorf("headers", "has an invalid header %q: %q", k, v)
@@ -118,12 +121,55 @@ func prepareHTTP(a *Args) (Work, error) {
 	if r.stream, err = a.Channel("stream"); err != nil {
 		return nil, err
 	}
+	var clients *httpClients
 	if a.rt != nil {
-		r.client = a.rt.web.client(verify, a.rt.maxConcurrency)
+		clients = a.rt.web.clients(verify, a.rt.maxConcurrency)
 	} else {
-		r.client = newHTTPClient(verify, 0)
+		clients = newHTTPClients(verify, 0)
+	}
+	r.client = clients.noFollow
+	if r.follow {
+		r.client = clients.follow
+	}
+	u.Host = strings.TrimSuffix(u.Host, ":") // as http.NewRequest normalizes it
+	r.target, r.host = u, u.Host
+	if host := r.headers.Get("Host"); host != "" {
+		r.host = host // Go sends req.Host, not a Host header
 	}
 	return r.run, nil
+}
+
+// newRequest builds an attempt's request with the fields http.NewRequest
+// sets, from the URL prepareHTTP parsed already: an attempt neither parses
+// the URL again nor allocates a URL and a header map.
+func (r httpRequest) newRequest(ctx context.Context) *http.Request {
+	req := &http.Request{
+		Method:     r.method,
+		URL:        r.target,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     r.headers,
+		Host:       r.host,
+	}
+	if len(r.headers) > 0 {
+		req.Header = r.headers.Clone()
+	}
+	if r.hasBody {
+		// A body of length 0 is sent as an explicit "Content-Length: 0", as
+		// http.NewRequest does for an empty bytes.Reader; GetBody lets the
+		// client send the body again after a 307 or 308 redirect.
+		body := r.body
+		req.ContentLength = int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) {
+			if len(body) == 0 {
+				return http.NoBody, nil
+			}
+			return io.NopCloser(bytes.NewReader(body)), nil
+		}
+		req.Body, _ = req.GetBody()
+	}
+	return req.WithContext(ctx)
 }
 
 // hasControl reports whether s holds a control character (a tab is allowed
@@ -141,11 +187,20 @@ func hasControl(s string, allowTab bool) bool {
 // verified and unverified TLS, created on first use and shared by its tasks.
 type webClients struct {
 	mu       sync.Mutex
-	verified *http.Client
-	insecure *http.Client
+	verified *httpClients
+	insecure *httpClients
 }
 
-func (w *webClients) client(verify bool, concurrency int) *http.Client {
+// httpClients are two clients over one transport (so one connection pool):
+// one follows redirects and one does not. Choosing the client when the task
+// is prepared spares every request a context value for its redirect policy.
+type httpClients struct {
+	transport *http.Transport
+	follow    *http.Client
+	noFollow  *http.Client
+}
+
+func (w *webClients) clients(verify bool, concurrency int) *httpClients {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	slot := &w.verified
@@ -153,7 +208,7 @@ func (w *webClients) client(verify bool, concurrency int) *http.Client {
 		slot = &w.insecure
 	}
 	if *slot == nil {
-		*slot = newHTTPClient(verify, concurrency)
+		*slot = newHTTPClients(verify, concurrency)
 	}
 	return *slot
 }
@@ -162,19 +217,16 @@ func (w *webClients) client(verify bool, concurrency int) *http.Client {
 func (w *webClients) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, c := range []*http.Client{w.verified, w.insecure} {
+	for _, c := range []*httpClients{w.verified, w.insecure} {
 		if c != nil {
-			c.CloseIdleConnections()
+			c.transport.CloseIdleConnections()
 		}
 	}
 }
 
-// followKey marks, in a request's context, whether redirects are followed.
-type followKey struct{}
-
-// newHTTPClient builds a client whose transport keeps enough idle
+// newHTTPClients builds the clients over a transport that keeps enough idle
 // connections per host for a fan-out (Go's default keeps 2).
-func newHTTPClient(verify bool, concurrency int) *http.Client {
+func newHTTPClients(verify bool, concurrency int) *httpClients {
 	perHost := 256
 	if concurrency > 0 {
 		perHost = concurrency
@@ -193,16 +245,22 @@ func newHTTPClient(verify bool, concurrency int) *http.Client {
 		ExpectContinueTimeout: time.Second,
 		TLSClientConfig:       &tls.Config{InsecureSkipVerify: !verify}, //nolint:gosec // only when asked
 	}
-	return &http.Client{
-		Transport: transport,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if follow, _ := req.Context().Value(followKey{}).(bool); !follow {
+	return &httpClients{
+		transport: transport,
+		follow: &http.Client{
+			Transport: transport,
+			CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+				if len(via) > maxRedirects {
+					return fmt.Errorf("stopped after %d redirects", maxRedirects)
+				}
+				return nil
+			},
+		},
+		noFollow: &http.Client{
+			Transport: transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse
-			}
-			if len(via) > maxRedirects {
-				return fmt.Errorf("stopped after %d redirects", maxRedirects)
-			}
-			return nil
+			},
 		},
 	}
 }
@@ -214,39 +272,98 @@ func (r httpRequest) run(ctx context.Context) (Result, error) {
 	if r.stream != nil {
 		defer r.stream.Close()
 	}
-	ctx = context.WithValue(ctx, followKey{}, r.follow)
 	start := time.Now()
-	meta := map[string]any{"status": 0, "headers": map[string]string{}, "url": r.url, "attempts": 0}
-	finish := func(data []byte, err error) (Result, error) {
-		meta["elapsed"] = time.Since(start).Seconds()
-		return Result{Data: data, Meta: meta}, err
+	var last httpAttempt // the latest response's status, headers and URL
+	finish := func(attempts int, data []byte, err error) (Result, error) {
+		return Result{Data: data, Meta: last.meta(r.url, attempts, time.Since(start))}, err
 	}
 	for attempt := 1; ; attempt++ {
-		meta["attempts"] = attempt
-		status, data, retryAfter, err := r.once(ctx, meta)
+		data, err := r.once(ctx, &last)
 		if ctx.Err() != nil {
-			return finish(nil, ctx.Err()) // cancelled, or the task's timeout passed
+			return finish(attempt, nil, ctx.Err()) // cancelled, or the task's timeout passed
 		}
-		retryable := r.retryable(status, err)
-		if retryable && attempt <= r.retries {
+		if attempt <= r.retries && r.retryable(last.status, err) {
 			delay := r.backoff * time.Duration(1<<min(attempt-1, 20))
 			delay = time.Duration(float64(delay) * (0.5 + rand.Float64())) // jitter: 0.5x to 1.5x
-			delay = max(delay, retryAfter)
+			if err == nil {
+				// A response came: honour its Retry-After.
+				delay = max(delay, retryAfter(last.header.Get("Retry-After")))
+			}
 			if err := sleepCtx(ctx, delay); err != nil {
-				return finish(nil, err)
+				return finish(attempt, nil, err)
 			}
 			continue
 		}
 		if err != nil {
-			return finish(nil, fmt.Errorf("%s %s: %w", r.method, r.url, err))
+			return finish(attempt, nil, fmt.Errorf("%s %s: %w", r.method, r.url, err))
 		}
-		if r.raiseForStatus && (status < 200 || status > 299) {
-			return finish(nil, fmt.Errorf("%s %s: HTTP %d %s; body starts: %q", r.method, meta["url"],
-				status, http.StatusText(status), head(data, 200)))
+		if status := last.status; r.raiseForStatus && (status < 200 || status > 299) {
+			return finish(attempt, nil, fmt.Errorf("%s %s: HTTP %d %s; body starts: %q", r.method,
+				last.finalURL(r.url), status, http.StatusText(status), head(data, 200)))
 		}
-		return finish(data, nil)
+		return finish(attempt, data, nil)
 	}
 }
+
+// httpAttempt is what the task's meta reports of its latest response.
+type httpAttempt struct {
+	status int
+	header http.Header // for Retry-After; not kept in the meta
+	pairs  headerMeta
+	url    *url.URL // nil until a response came
+}
+
+// finalURL is the URL of the latest response, or requested when none came.
+func (a *httpAttempt) finalURL(requested string) string {
+	if a.url == nil {
+		return requested
+	}
+	return a.url.String()
+}
+
+// meta builds the task's meta. Headers and URL are formatted only if the
+// meta is read (most callers of a fan-out never ask), not for each response.
+func (a *httpAttempt) meta(requested string, attempts int, elapsed time.Duration) map[string]any {
+	var finalURL any = requested
+	if a.url != nil {
+		finalURL = urlMeta{a.url}
+	}
+	return map[string]any{
+		"status":   a.status,
+		"headers":  a.pairs,
+		"url":      finalURL,
+		"attempts": attempts,
+		"elapsed":  elapsed.Seconds(),
+	}
+}
+
+// headerMeta is a response's headers as meta shows them, as name, value
+// pairs (the values of a name joined with ", "): more compact than the
+// response's own header map, which the result would otherwise keep alive
+// for as long as the task is not released.
+type headerMeta []string
+
+func newHeaderMeta(h http.Header) headerMeta {
+	pairs := make(headerMeta, 0, 2*len(h))
+	for k, v := range h {
+		pairs = append(pairs, k, strings.Join(v, ", "))
+	}
+	return pairs
+}
+
+// MarshalJSON writes an object, empty before any response.
+func (h headerMeta) MarshalJSON() ([]byte, error) {
+	joined := make(map[string]string, len(h)/2)
+	for i := 0; i+1 < len(h); i += 2 {
+		joined[h[i]] = h[i+1]
+	}
+	return json.Marshal(joined)
+}
+
+// urlMeta is the final URL of a response as meta shows it: a string.
+type urlMeta struct{ url *url.URL }
+
+func (u urlMeta) MarshalJSON() ([]byte, error) { return json.Marshal(u.url.String()) }
 
 // retryable tells whether an attempt's outcome is worth another try. A
 // request that may not be repeated safely (POST, PATCH) is retried only when
@@ -272,50 +389,74 @@ func (r httpRequest) retryable(status int, err error) bool {
 	return idempotent && status >= 500
 }
 
-// once makes one attempt: it returns the status, the body and the delay the
-// server asked for (Retry-After), and records status, headers and URL in meta.
-func (r httpRequest) once(ctx context.Context, meta map[string]any) (int, []byte, time.Duration, error) {
-	var body io.Reader
-	if r.hasBody {
-		body = bytes.NewReader(r.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
-	if err != nil {
-		return 0, nil, 0, err
-	}
-	req.Header = r.headers.Clone()
-	if host := req.Header.Get("Host"); host != "" {
-		req.Host = host // Go sends req.Host, not a Host header
-	}
-	resp, err := r.client.Do(req)
+// once makes one attempt: it returns the body, and records the response's
+// status, headers and URL in last.
+func (r httpRequest) once(ctx context.Context, last *httpAttempt) ([]byte, error) {
+	resp, err := r.client.Do(r.newRequest(ctx))
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) && strings.HasPrefix(uerr.Err.Error(), "stopped after") {
-			return 0, nil, 0, fmt.Errorf("%w: %v", errRedirects, uerr.Err)
+			return nil, fmt.Errorf("%w: %v", errRedirects, uerr.Err)
 		}
-		return 0, nil, 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	headers := make(map[string]string, len(resp.Header))
-	for k, v := range resp.Header {
-		headers[k] = strings.Join(v, ", ")
-	}
-	meta["status"], meta["headers"], meta["url"] = resp.StatusCode, headers, resp.Request.URL.String()
+	*last = httpAttempt{status: resp.StatusCode, header: resp.Header, pairs: newHeaderMeta(resp.Header),
+		url: resp.Request.URL}
 	if r.maxBytes > 0 && resp.ContentLength > r.maxBytes {
-		return resp.StatusCode, nil, 0, fmt.Errorf("the response body has %d bytes: %w (%d)",
+		return nil, fmt.Errorf("the response body has %d bytes: %w (%d)",
 			resp.ContentLength, errTooLarge, r.maxBytes)
 	}
 	if r.stream != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return resp.StatusCode, nil, 0, r.streamBody(ctx, resp.Body)
+		return nil, r.streamBody(ctx, resp.Body)
 	}
-	buf := &limitedBuffer{max: r.maxBytes, what: "the response body"}
-	if resp.ContentLength > 0 {
-		buf.Grow(int(min(resp.ContentLength, 64<<20)))
+	return r.readBody(ctx, resp)
+}
+
+// readBody reads the whole body straight into the buffer that becomes the
+// result: sized from Content-Length, it is read in one or few calls, with no
+// intermediate buffer and no copy. The body must be read to its EOF (not only
+// to its length) for the transport to reuse the connection.
+func (r httpRequest) readBody(ctx context.Context, resp *http.Response) ([]byte, error) {
+	if resp.Body == http.NoBody {
+		return nil, nil // HEAD, 204, 304: whatever Content-Length says, nothing follows
 	}
-	if _, err := copyCtx(ctx, buf, resp.Body); err != nil {
-		return resp.StatusCode, nil, 0, err
+	size := int64(512) // unknown length (chunked, decompressed): start small, then double
+	if resp.ContentLength >= 0 {
+		size = min(resp.ContentLength, 64<<20) // a lying header cannot reserve more
 	}
-	return resp.StatusCode, buf.Bytes(), retryAfter(resp.Header.Get("Retry-After")), nil
+	if r.maxBytes > 0 {
+		size = min(size, r.maxBytes)
+	}
+	buf := make([]byte, 0, size)
+	var probe [1]byte // read into when buf is full: the usual answer, EOF, then costs no growth
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var n int
+		var err error
+		if len(buf) < cap(buf) {
+			n, err = resp.Body.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+		} else if n, err = resp.Body.Read(probe[:]); n > 0 {
+			if r.maxBytes > 0 && int64(len(buf)+n) > r.maxBytes {
+				return nil, fmt.Errorf("the response body is %w (%d)", errTooLarge, r.maxBytes)
+			}
+			newCap := int64(max(2*cap(buf), 512))
+			if r.maxBytes > 0 {
+				newCap = min(newCap, r.maxBytes) // no room past the limit: the probe tells a larger body
+			}
+			buf = append(make([]byte, 0, newCap), buf...)
+			buf = append(buf, probe[:n]...)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // errStreamed marks a failure after part of the body went to the stream: a
