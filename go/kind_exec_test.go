@@ -305,3 +305,38 @@ func TestExecManyAtOnceLeaveNothingBehind(t *testing.T) {
 		assertReaped(t, task)
 	}
 }
+
+func TestExecCancelAfterTheProgramExitedKillsWhatHoldsItsStdout(t *testing.T) {
+	rt := newRT(t, 0)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	// The program exits at once; its background child keeps stdout open,
+	// so the task waits (up to a second) for the pipe, and can be cancelled.
+	task, _, err := rt.SpawnTask("exec", []Value{
+		argv("sh", "-c", `sleep 300 & echo $! > "$1"`, "sh", pidFile)}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var child int
+	for deadline := time.Now().Add(hangGuard); child == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		text, _ := os.ReadFile(pidFile)
+		if strings.HasSuffix(string(text), "\n") {
+			child, _ = strconv.Atoi(strings.TrimSpace(string(text)))
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // the shell has exited by now
+	if _, err := rt.Cancel(task.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, state, err := rt.Wait(task.ID, hangGuard); err != nil || state != StateCancelled {
+		t.Fatalf("state %v, %v (the task may have ended before the cancel)", state, err)
+	}
+	deadline := time.Now().Add(hangGuard)
+	for syscall.Kill(child, 0) != syscall.ESRCH {
+		if time.Now().After(deadline) {
+			syscall.Kill(child, syscall.SIGKILL)
+			t.Fatalf("the background child %d survived the cancel", child)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
