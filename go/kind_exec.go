@@ -189,11 +189,25 @@ func (r execRun) program() (string, error) {
 			dir = "."
 		}
 		file := filepath.Join(dir, name)
-		if info, err := os.Stat(file); err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0 {
+		if isExecutableFile(file) {
 			return file, nil
 		}
 	}
 	return "", fmt.Errorf("program %q not found in PATH (%s)", name, path)
+}
+
+// isExecutableFile reports whether path is a regular file with an execute
+// bit set. It stats into a local syscall.Stat_t: os.Stat would allocate for
+// every PATH entry tried, on every run.
+func isExecutableFile(path string) bool {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Stat(path, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		return err == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Mode&0o111 != 0
+	}
 }
 
 func (r execRun) run(ctx context.Context) (Result, error) {
