@@ -207,8 +207,8 @@ func feed(w *os.File, data []byte) error {
 }
 
 // drain copies r to w until end of file and closes r. When w fails it calls
-// onWriteError and stops reading: the program then gets EPIPE, and is
-// killed by onWriteError.
+// onWriteError, which kills the program, and stops reading: closing r then
+// makes the program's next write fail (EPIPE, or SIGPIPE), as with os/exec.
 func drain(w io.Writer, r *os.File, onWriteError func()) error {
 	defer r.Close()
 	buf := pipeBuffers.Get().(*[pipeBufferSize]byte)

@@ -194,6 +194,11 @@ func TestExecMaxBytesStopsAnEndlessProgram(t *testing.T) {
 	if time.Since(start) > hangGuard/2 {
 		t.Fatalf("took %v", time.Since(start))
 	}
+	// Stopped by a signal: SIGPIPE (its stdout is closed once refused) or
+	// the kill.
+	if code := metaInt(t, task, "exit_code"); code >= 0 {
+		t.Fatalf("exit_code %d", code)
+	}
 	if !groupGone(metaInt(t, task, "pid")) {
 		t.Fatal("the process group survived")
 	}
