@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -74,20 +73,8 @@ func prepareExec(a *Args) (Work, error) {
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range env {
-		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return nil, a.errorf("env", "has an invalid variable name %q", k)
-		}
-		if strings.IndexByte(v, 0) >= 0 {
-			return nil, a.errorf("env", "value of %s contains a NUL byte", k)
-		}
-	}
-	if env != nil {
-		r.env = make([]string, 0, len(env))
-		for k, v := range env {
-			r.env = append(r.env, k+"="+v)
-		}
-		sort.Strings(r.env)
+	if r.env, err = environment(a, env); err != nil {
+		return nil, err
 	}
 	if r.cwd, err = a.Str("cwd", ""); err != nil {
 		return nil, err

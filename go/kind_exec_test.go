@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -343,5 +344,47 @@ func TestExecCancelAfterTheProgramExitedKillsWhatHoldsItsStdout(t *testing.T) {
 			t.Fatalf("the background child %d survived the cancel", child)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestExecEnvironmentIsBuiltOncePerDistinctEnv(t *testing.T) {
+	a := &Args{}
+	first, err := environment(a, map[string]string{"B": "2", "A": "1"})
+	if err != nil || strings.Join(first, " ") != "A=1 B=2" {
+		t.Fatalf("%q, %v", first, err)
+	}
+	again, _ := environment(a, map[string]string{"A": "1", "B": "2"})
+	if &again[0] != &first[0] {
+		t.Fatal("the same variables built a new slice")
+	}
+	for _, env := range []map[string]string{
+		{"A": "1", "B": "3"}, {"A": "1"}, {"A": "1", "B": "2", "C": ""}, {"A": "1", "C": "2"}, {},
+	} {
+		got, err := environment(a, env)
+		var want []string
+		for k, v := range env {
+			want = append(want, k+"="+v)
+		}
+		sort.Strings(want)
+		if err != nil || strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("environment(%v) = %q, %v", env, got, err)
+		}
+	}
+	// An invalid variable is refused whatever was built before.
+	environment(a, map[string]string{"A": "1"})
+	if _, err := environment(a, map[string]string{"A=": "1"}); err == nil {
+		t.Fatal("a name with '=' was accepted")
+	}
+	if _, err := environment(a, map[string]string{"A": "1\x00"}); err == nil {
+		t.Fatal("a value with NUL was accepted")
+	}
+	if env, err := environment(a, nil); env != nil || err != nil {
+		t.Fatalf("nil env: %q, %v", env, err)
+	}
+	// An empty env is an empty environment, not Go's.
+	for range 2 {
+		if env, err := environment(a, map[string]string{}); env == nil || len(env) != 0 || err != nil {
+			t.Fatalf("empty env: %#v, %v", env, err)
+		}
 	}
 }
