@@ -16,9 +16,10 @@ import (
 // The exec kind starts its programs with syscall.ForkExec rather than
 // os/exec: per run, os/exec opens /dev/null for a missing stdin, registers
 // both ends of each pipe with the network poller (and takes the child's end
-// out again to make it blocking), rebuilds and deduplicates the environment
-// and allocates 32 KiB per copied pipe. For short programs that parent-side
-// work is a large share of what a run costs.
+// out again to make it blocking), rebuilds and deduplicates the environment,
+// allocates 32 KiB per copied pipe, and holds a thread blocked in waitid
+// for as long as the program runs. For short programs that parent-side work
+// is a large share of what a run costs; for many long ones, the threads are.
 
 // waitDelay is how long the pipes may stay open after the program exits:
 // children that outlive the program may hold its stdout open, and their
@@ -49,6 +50,10 @@ func devNullFd() (uintptr, error) {
 	}
 	return devNull.Load().Fd(), nil
 }
+
+// pidfdRefused is set once starting a program failed with a pidfd and
+// worked without: programs are then reaped by a thread blocked in wait4.
+var pidfdRefused atomic.Bool
 
 // process is one started program: its pipes, its process group and the
 // goroutines that move its input and output.
@@ -133,14 +138,27 @@ func startProcess(s execSpec) (*process, error) {
 	if env == nil {
 		env = inheritedEnv(s.dir)
 	}
-	p.pid, err = syscall.ForkExec(s.file, s.argv, &syscall.ProcAttr{
+	attr := &syscall.ProcAttr{
 		Dir:   s.dir,
 		Env:   env,
 		Files: []uintptr{stdinFd, uintptr(outW), uintptr(errW)},
 		// Its own process group, so that cancellation reaches its children
 		// too. Nothing here keeps Go from using CLONE_VFORK.
-		Sys: &syscall.SysProcAttr{Setpgid: true, PidFD: &p.pidfd},
-	})
+		Sys: &syscall.SysProcAttr{Setpgid: true},
+	}
+	if !pidfdRefused.Load() {
+		attr.Sys.PidFD = &p.pidfd
+	}
+	p.pid, err = syscall.ForkExec(s.file, s.argv, attr)
+	if attr.Sys.PidFD != nil && (err == syscall.EPERM || err == syscall.EINVAL || err == syscall.ENOSYS) {
+		// Maybe a seccomp filter refusing clone(CLONE_PIDFD). The failed
+		// start ran no program: try again without; if that works, stop
+		// asking for pidfds.
+		attr.Sys.PidFD, p.pidfd = nil, -1
+		if p.pid, err = syscall.ForkExec(s.file, s.argv, attr); err == nil {
+			pidfdRefused.Store(true)
+		}
+	}
 	if err != nil {
 		return fail(&os.PathError{Op: "fork/exec", Path: s.file, Err: err})
 	}

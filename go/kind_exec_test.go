@@ -388,3 +388,47 @@ func TestExecEnvironmentIsBuiltOncePerDistinctEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestExecWithoutPidfd(t *testing.T) {
+	// Where pidfds are refused, programs are reaped by wait4 on a thread.
+	pidfdRefused.Store(true)
+	defer pidfdRefused.Store(false)
+	t.Run("output", TestExecStdoutStderrAndMeta)
+	t.Run("exit codes", TestExecExitCodes)
+	t.Run("cancel", TestExecCancelKillsTheProcessGroup)
+	t.Run("background child", TestExecBackgroundChildKeepingStdoutOpen)
+}
+
+func TestExecRunningProgramsHoldNoThreads(t *testing.T) {
+	if fd, _, errno := syscall.Syscall(434 /* pidfd_open */, uintptr(os.Getpid()), 0, 0); errno != 0 {
+		t.Skipf("no pidfd: %v", errno)
+	} else {
+		syscall.Close(int(fd))
+	}
+	rt := newRT(t, 0)
+	items := make([][]Value, 150)
+	for i := range items {
+		items[i] = []Value{argv("sleep", "0.5")}
+	}
+	ids, err := rt.SpawnMany("exec", items, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	threads := 0
+	status, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(status), "\n") {
+		if n, ok := strings.CutPrefix(line, "Threads:"); ok {
+			threads, _ = strconv.Atoi(strings.TrimSpace(n))
+		}
+	}
+	for _, id := range ids {
+		if _, state, err := rt.Wait(id, hangGuard); err != nil || state != StateCompleted {
+			t.Fatalf("task %d: %v, %v", id, state, err)
+		}
+	}
+	// Waiting in the poller, 150 running programs need no thread each.
+	if threads == 0 || threads > 75 {
+		t.Fatalf("%d threads while 150 programs ran", threads)
+	}
+}
