@@ -290,7 +290,17 @@ func TestExecStreamsLines(t *testing.T) {
 	}
 }
 
+func openFds(t *testing.T) int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip(err)
+	}
+	return len(entries)
+}
+
 func TestExecManyAtOnceLeaveNothingBehind(t *testing.T) {
+	runExec(t, argv("true")) // opens the shared /dev/null
+	fds := openFds(t)
 	rt := newRT(t, 16)
 	items := make([][]Value, 200)
 	for i := range items {
@@ -309,6 +319,9 @@ func TestExecManyAtOnceLeaveNothingBehind(t *testing.T) {
 			t.Fatalf("output %q, pid %s", task.result.Data, pid)
 		}
 		assertReaped(t, task)
+	}
+	if now := openFds(t); now != fds {
+		t.Fatalf("%d descriptors open before, %d after", fds, now)
 	}
 }
 
