@@ -8,9 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -75,20 +73,8 @@ func prepareExec(a *Args) (Work, error) {
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range env {
-		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return nil, a.errorf("env", "has an invalid variable name %q", k)
-		}
-		if strings.IndexByte(v, 0) >= 0 {
-			return nil, a.errorf("env", "value of %s contains a NUL byte", k)
-		}
-	}
-	if env != nil {
-		r.env = make([]string, 0, len(env))
-		for k, v := range env {
-			r.env = append(r.env, k+"="+v)
-		}
-		sort.Strings(r.env)
+	if r.env, err = environment(a, env); err != nil {
+		return nil, err
 	}
 	if r.cwd, err = a.Str("cwd", ""); err != nil {
 		return nil, err
@@ -120,21 +106,6 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 		b.buf = append(b.buf[:0], b.buf[len(b.buf)-b.max:]...)
 	}
 	return len(p), nil
-}
-
-// guardedWriter passes writes on and calls onError when one fails, which
-// kills the child: otherwise it would block on a pipe nobody reads.
-type guardedWriter struct {
-	out     io.Writer
-	onError func()
-}
-
-func (w guardedWriter) Write(p []byte) (int, error) {
-	n, err := w.out.Write(p)
-	if err != nil {
-		w.onError()
-	}
-	return n, err
 }
 
 // lineSender sends what is written to it to a channel, one line at a time.
@@ -205,11 +176,25 @@ func (r execRun) program() (string, error) {
 			dir = "."
 		}
 		file := filepath.Join(dir, name)
-		if info, err := os.Stat(file); err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0 {
+		if isExecutableFile(file) {
 			return file, nil
 		}
 	}
 	return "", fmt.Errorf("program %q not found in PATH (%s)", name, path)
+}
+
+// isExecutableFile reports whether path is a regular file with an execute
+// bit set. It stats into a local syscall.Stat_t: os.Stat would allocate for
+// every PATH entry tried, on every run.
+func isExecutableFile(path string) bool {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Stat(path, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		return err == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Mode&0o111 != 0
+	}
 }
 
 func (r execRun) run(ctx context.Context) (Result, error) {
@@ -224,19 +209,6 @@ func (r execRun) run(ctx context.Context) (Result, error) {
 			return Result{}, fmt.Errorf("cwd %s is not a directory", r.cwd)
 		}
 	}
-	cmd := exec.Command(file, r.argv[1:]...)
-	cmd.Args[0] = r.argv[0] // the child sees the name it was given
-	cmd.Dir = r.cwd
-	cmd.Env = r.env
-	if r.stdin != nil {
-		cmd.Stdin = bytes.NewReader(r.stdin)
-	}
-	// Its own process group, so that cancellation reaches its children too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// Children that outlive the program may hold its stdout open: stop
-	// waiting for the pipes soon after the program itself exits.
-	cmd.WaitDelay = time.Second
-
 	stdout := &limitedBuffer{max: r.maxBytes, what: "stdout"}
 	var lines *lineSender
 	var sink io.Writer = stdout
@@ -246,42 +218,30 @@ func (r execRun) run(ctx context.Context) (Result, error) {
 		sink = lines
 	}
 	stderr := &tailBuffer{max: stderrKept}
-	overflow := make(chan struct{}, 1)
-	cmd.Stdout = guardedWriter{out: sink, onError: func() {
-		select {
-		case overflow <- struct{}{}:
-		default:
-		}
-	}}
-	cmd.Stderr = stderr
 
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	proc, err := startProcess(execSpec{
+		file:   file,
+		argv:   r.argv, // the child sees the name it was given
+		env:    r.env,
+		dir:    r.cwd,
+		stdin:  r.stdin,
+		stdout: sink,
+		stderr: stderr,
+	})
+	if err != nil {
 		return Result{}, err
 	}
-	pgid := cmd.Process.Pid
-	exited := make(chan struct{})
-	reaperDone := make(chan struct{})
-	go func() {
-		defer close(reaperDone)
-		select {
-		case <-exited:
-			return
-		case <-ctx.Done():
-		case <-overflow:
-		}
-		killGroup(pgid, exited)
-	}()
-	waitErr := cmd.Wait()
-	close(exited)
-	<-reaperDone
+	stopKilling := proc.killOnCancel(ctx)
+	waitErr := proc.wait()
+	stopKilling()
 
-	code := exitCode(cmd, waitErr)
+	code := proc.exitCode()
 	meta := map[string]any{
 		"exit_code": code,
 		"stderr":    string(stderr.buf),
 		"elapsed":   time.Since(start).Seconds(),
-		"pid":       pgid,
+		"pid":       proc.pid,
 	}
 	res := Result{Data: stdout.Bytes(), Meta: meta}
 	var streamErr error
@@ -302,9 +262,9 @@ func (r execRun) run(ctx context.Context) (Result, error) {
 		return Result{Meta: meta}, streamErr
 	case stdout.Overflowed():
 		return Result{Meta: meta}, fmt.Errorf("%s: stdout is larger than max_bytes (%d)", r.argv[0], r.maxBytes)
-	case waitErr != nil && !isExitError(waitErr) && !errors.Is(waitErr, exec.ErrWaitDelay):
-		// ErrWaitDelay: the program exited but a child of it kept stdout open;
-		// the program's own output and exit code stand.
+	case waitErr != nil && !errors.Is(waitErr, errWaitDelay):
+		// errWaitDelay: the program exited but a child of it kept stdout
+		// open; the program's own output and exit code stand.
 		return Result{Meta: meta}, waitErr
 	case r.check && code != 0:
 		err := fmt.Errorf("%s exited with code %d", r.argv[0], code)
@@ -325,23 +285,6 @@ func killGroup(pgid int, exited <-chan struct{}) {
 	case <-time.After(killGrace):
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-}
-
-// exitCode is the program's exit code, or minus the signal that killed it
-// (as Python's subprocess reports it).
-func exitCode(cmd *exec.Cmd, waitErr error) int {
-	if cmd.ProcessState == nil {
-		return -1
-	}
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return -int(ws.Signal())
-	}
-	return cmd.ProcessState.ExitCode()
-}
-
-func isExitError(err error) bool {
-	var exitErr *exec.ExitError
-	return errors.As(err, &exitErr)
 }
 
 // tail returns the last n bytes of s, marked when cut.
