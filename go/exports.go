@@ -270,11 +270,9 @@ func gogo_task_meta(h C.uint64_t, id C.int64_t, out **C.char, outLen *C.size_t) 
 	if err != nil {
 		return statusOf(err, nil)
 	}
-	doc := []byte("{}")
-	if t.result.Meta != nil {
-		if doc, err = json.Marshal(t.result.Meta); err != nil {
-			return statusOf(err, nil)
-		}
+	doc, err := t.metaJSON()
+	if err != nil {
+		return statusOf(err, nil)
 	}
 	*out, *outLen = cCopy(string(doc))
 	return C.GOGO_OK

@@ -243,7 +243,7 @@ func (r execRun) run(ctx context.Context) (Result, error) {
 		"elapsed":   time.Since(start).Seconds(),
 		"pid":       proc.pid,
 	}
-	res := Result{Data: stdout.Bytes(), Meta: meta}
+	res := Result{Data: stdout.Bytes(), Meta: metaOf(meta)}
 	var streamErr error
 	if lines != nil {
 		streamErr = lines.flush()
@@ -257,21 +257,21 @@ func (r execRun) run(ctx context.Context) (Result, error) {
 	}
 	switch {
 	case ctx.Err() != nil:
-		return Result{Meta: meta}, ctx.Err()
+		return Result{Meta: metaOf(meta)}, ctx.Err()
 	case streamErr != nil:
-		return Result{Meta: meta}, streamErr
+		return Result{Meta: metaOf(meta)}, streamErr
 	case stdout.Overflowed():
-		return Result{Meta: meta}, fmt.Errorf("%s: stdout is larger than max_bytes (%d)", r.argv[0], r.maxBytes)
+		return Result{Meta: metaOf(meta)}, fmt.Errorf("%s: stdout is larger than max_bytes (%d)", r.argv[0], r.maxBytes)
 	case waitErr != nil && !errors.Is(waitErr, errWaitDelay):
 		// errWaitDelay: the program exited but a child of it kept stdout
 		// open; the program's own output and exit code stand.
-		return Result{Meta: meta}, waitErr
+		return Result{Meta: metaOf(meta)}, waitErr
 	case r.check && code != 0:
 		err := fmt.Errorf("%s exited with code %d", r.argv[0], code)
 		if text := tail(string(stderr.buf), 1000); text != "" {
 			err = fmt.Errorf("%w; stderr ends with: %s", err, text)
 		}
-		return Result{Meta: meta}, err
+		return Result{Meta: metaOf(meta)}, err
 	}
 	return res, nil
 }

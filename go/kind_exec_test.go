@@ -49,9 +49,9 @@ func runExec(t *testing.T, values ...Value) *Task {
 
 func metaInt(t *testing.T, task *Task, key string) int {
 	t.Helper()
-	v, ok := task.result.Meta[key].(int)
+	v, ok := execMeta(task)[key].(int)
 	if !ok {
-		t.Fatalf("meta[%q] = %#v, want an int", key, task.result.Meta[key])
+		t.Fatalf("meta[%q] = %#v, want an int", key, execMeta(task)[key])
 	}
 	return v
 }
@@ -86,11 +86,11 @@ func TestExecStdoutStderrAndMeta(t *testing.T) {
 	if code := metaInt(t, task, "exit_code"); code != 0 {
 		t.Fatalf("exit_code %d", code)
 	}
-	if task.result.Meta["stderr"] != "err\n" {
-		t.Fatalf("stderr %q", task.result.Meta["stderr"])
+	if execMeta(task)["stderr"] != "err\n" {
+		t.Fatalf("stderr %q", execMeta(task)["stderr"])
 	}
-	if e, _ := task.result.Meta["elapsed"].(float64); e <= 0 {
-		t.Fatalf("elapsed %v", task.result.Meta["elapsed"])
+	if e, _ := execMeta(task)["elapsed"].(float64); e <= 0 {
+		t.Fatalf("elapsed %v", execMeta(task)["elapsed"])
 	}
 	assertReaped(t, task)
 }
@@ -135,7 +135,7 @@ func TestExecExitCodes(t *testing.T) {
 	}
 	task = runExec(t, argv("sh", "-c", "exit 3"), vBool("check", false))
 	if task.err != nil || metaInt(t, task, "exit_code") != 3 {
-		t.Fatalf("without check: %v, meta %v", task.err, task.result.Meta)
+		t.Fatalf("without check: %v, meta %v", task.err, execMeta(task))
 	}
 	task = runExec(t, argv("sh", "-c", "kill -KILL $$"), vBool("check", false))
 	if code := metaInt(t, task, "exit_code"); task.err != nil || code != -int(syscall.SIGKILL) {
@@ -444,4 +444,10 @@ func TestExecRunningProgramsHoldNoThreads(t *testing.T) {
 	if threads == 0 || threads > 75 {
 		t.Fatalf("%d threads while 150 programs ran", threads)
 	}
+}
+
+// execMeta is an exec task's meta, a map.
+func execMeta(task *Task) map[string]any {
+	m, _ := task.result.Meta().(map[string]any)
+	return m
 }

@@ -321,19 +321,28 @@ func (a *httpAttempt) finalURL(requested string) string {
 	return a.url.String()
 }
 
-// meta builds the task's meta. Headers and URL are formatted only if the
-// meta is read (most callers of a fan-out never ask), not for each response.
-func (a *httpAttempt) meta(requested string, attempts int, elapsed time.Duration) map[string]any {
-	var finalURL any = requested
-	if a.url != nil {
-		finalURL = urlMeta{a.url}
-	}
-	return map[string]any{
-		"status":   a.status,
-		"headers":  a.pairs,
-		"url":      finalURL,
-		"attempts": attempts,
-		"elapsed":  elapsed.Seconds(),
+// httpMeta is the task's meta, made and marshalled to JSON only if the meta
+// is read (most callers of a fan-out never ask, and a map never does), with
+// headers and URL formatted only then. The fields are in the order
+// json.Marshal gives a map's keys.
+type httpMeta struct {
+	Attempts int        `json:"attempts"`
+	Elapsed  float64    `json:"elapsed"`
+	Headers  headerMeta `json:"headers"`
+	Status   int        `json:"status"`
+	URL      any        `json:"url"` // the requested string, or a urlMeta
+}
+
+// meta is the task's meta, built when read.
+func (a *httpAttempt) meta(requested string, attempts int, elapsed time.Duration) func() any {
+	status, pairs, final := a.status, a.pairs, a.url
+	return func() any {
+		m := &httpMeta{Attempts: attempts, Elapsed: elapsed.Seconds(), Headers: pairs,
+			Status: status, URL: requested}
+		if final != nil {
+			m.URL = urlMeta{final}
+		}
+		return m
 	}
 }
 

@@ -124,7 +124,7 @@ func TestHTTPConnectionsAreReused(t *testing.T) {
 // metaJSON is the task's meta as the C ABI hands it over.
 func metaJSON(t *testing.T, task *Task) map[string]any {
 	t.Helper()
-	doc, err := json.Marshal(task.result.Meta)
+	doc, err := task.metaJSON()
 	if err != nil {
 		t.Fatal(err)
 	}

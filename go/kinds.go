@@ -13,7 +13,10 @@ import (
 // the task fails.
 type Result struct {
 	Data []byte
-	Meta map[string]any
+	// Meta builds the metadata when someone reads it (most never do: a
+	// fan-out, a map), as a value that marshals to a JSON object. nil: none.
+	// A func, not the value itself, keeps Task small and a map unbuilt.
+	Meta func() any
 }
 
 // Work is one prepared task: everything it needs was validated and copied at
@@ -143,3 +146,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// metaOf is Result.Meta for metadata built already.
+func metaOf(m map[string]any) func() any { return func() any { return m } }

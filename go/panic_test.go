@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,16 @@ func init() {
 		Prepare: func(a *Args) (Work, error) {
 			return func(context.Context) (Result, error) {
 				panic(&testPanicError{what: "disk on fire"})
+			}, nil
+		},
+	})
+	register(&Kind{
+		Name: "test_goexit",
+		Doc:  "test only: ends its goroutine with runtime.Goexit, returning nothing",
+		Prepare: func(a *Args) (Work, error) {
+			return func(context.Context) (Result, error) {
+				runtime.Goexit()
+				return Result{}, nil
 			}, nil
 		},
 	})
@@ -166,5 +177,19 @@ func TestPanicWithTimeoutIsStillAPanic(t *testing.T) {
 	task, state := waitFinal(t, rt, id)
 	if state != StateFailed || task.err == nil || task.err.Code != FailurePanic {
 		t.Fatalf("state %v, err %+v; want a FailurePanic", state, task.err)
+	}
+}
+
+func TestWorkEndingItsGoroutineFailsTheTask(t *testing.T) {
+	rt := newRT(t, 1)
+	id := mustSpawn(t, rt, "test_goexit", nil, 0)
+	task, state := waitFinal(t, rt, id)
+	if state != StateFailed || !strings.Contains(task.err.Message, "ended its goroutine without a result") {
+		t.Fatalf("state %v, error %+v", state, task.err)
+	}
+	if next := mustSpawn(t, rt, "sleep", []Value{vFloat("seconds", 0)}, 0); next == 0 { // its slot was freed
+		t.Fatal("no id")
+	} else if _, state := waitFinal(t, rt, next); state != StateCompleted {
+		t.Fatalf("the next task: %v", state)
 	}
 }

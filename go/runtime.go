@@ -17,7 +17,8 @@ var (
 
 // Stats is a consistent snapshot of one runtime's task table.
 type Stats struct {
-	Total, Active, Queued, Completed, Failed, Cancelled, Goroutines int64
+	Total, Active, Queued, Completed, Failed, Cancelled int64
+	Goroutines                                          int64 // of the process, but the idle workers of workers.go
 }
 
 // String formats the stats exactly as the PHP extension's go_get_stats did.
@@ -463,7 +464,7 @@ func (rt *Runtime) Stats() Stats {
 		Cancelled: rt.counts[StateCancelled],
 	}
 	rt.mu.Unlock()
-	s.Goroutines = int64(runtime.NumGoroutine())
+	s.Goroutines = int64(runtime.NumGoroutine() - idleWorkers()) // parked in the pool: no work
 	return s
 }
 

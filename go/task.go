@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -90,7 +91,7 @@ func (t *Task) runInline() (Result, *TaskError) {
 	return t.runProtected(ctx)
 }
 
-// start creates the task's context and runs its work on a new goroutine.
+// start creates the task's context and runs its work on a pooled goroutine.
 // It is called with the runtime's mutex held; finish is called when the work
 // returns, whatever the state of the task is by then.
 func (t *Task) start(finish func(*Task, Result, *TaskError)) {
@@ -106,17 +107,23 @@ func (t *Task) start(finish func(*Task, Result, *TaskError)) {
 		ctx, cancel = context.WithCancel(ctx)
 	}
 	t.cancel = cancel
-	go func() {
+	runWork(func() {
 		// Deferred, so that the slot is freed and the task settled even if
 		// the work ends its goroutine with runtime.Goexit.
-		res, err := Result{}, &TaskError{Code: FailureError,
-			Message: fmt.Sprintf("task %d (%s) ended its goroutine without a result", t.ID, t.Kind.Name)}
+		var res Result
+		var err *TaskError
+		returned := false
 		defer func() {
 			cancel()
+			if !returned { // the error is made only then: it costs a few allocations
+				err = &TaskError{Code: FailureError,
+					Message: fmt.Sprintf("task %d (%s) ended its goroutine without a result", t.ID, t.Kind.Name)}
+			}
 			finish(t, res, err)
 		}()
 		res, err = t.runProtected(ctx)
-	}()
+		returned = true
+	})
 }
 
 // startTimer puts a Timer kind's task in the timer queue, due when its delay
@@ -193,4 +200,12 @@ func (t *Task) runProtected(ctx context.Context) (res Result, terr *TaskError) {
 		Code:    FailureError,
 		Message: fmt.Sprintf("task %d (%s) failed: %v", t.ID, t.Kind.Name, err),
 	}
+}
+
+// metaJSON is the metadata of a finished task as a JSON object ("{}" if none).
+func (t *Task) metaJSON() ([]byte, error) {
+	if t.result.Meta == nil {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(t.result.Meta())
 }

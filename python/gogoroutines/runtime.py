@@ -92,9 +92,9 @@ class Runtime:
         RuntimeClosed
             If the runtime was closed.
         """
-        prepare = _PREPARE_ARGS.get(kind)
-        if prepare is not None:
-            args = prepare(args)
+        preparer = _PREPARE_ARGS.get(kind)
+        if preparer is not None:
+            args = preparer()(args)
         return self._core.go(kind, timeout, args)
 
     def map(
@@ -156,6 +156,7 @@ class Runtime:
                 f"concurrency must be None or an int from 1 to {_MAX_CONCURRENCY}, got {limit!r}"
             )
         timeout = seconds(timeout, negative_is_zero=True)
+        preparer = _PREPARE_ARGS.get(kind)
         return map_kind(
             self._core,
             kind,
@@ -165,7 +166,7 @@ class Runtime:
             timeout=timeout,
             return_exceptions=return_exceptions,
             progress=progress,
-            prepare=_PREPARE_ARGS.get(kind),
+            prepare=None if preparer is None else preparer(),  # one for all the items
         )
 
     def channel(self, capacity: int = 0) -> CoreChannel:
@@ -240,23 +241,35 @@ class Runtime:
         return f"<Runtime total={s.total} active={s.active} queued={s.queued}>"
 
 
-def _exec_args(args: dict[str, Any]) -> dict[str, Any]:
-    """Give `exec` the Python process's current environment, with `env` merged over it.
+def _exec_preparer() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Give `exec` tasks the Python process's environment, with their `env` merged over it.
 
     Go copied the environment when it started, so it cannot see later changes
-    to ``os.environ``; the child must get Python's view of it.
+    to ``os.environ``; the child must get Python's view of it. The preparer
+    reads ``os.environ`` once, when it is made: ``go()`` makes one per task,
+    ``map()`` one per call, so that its items do not each pay for decoding
+    the whole environment (and those without ``env`` share one dict).
     """
-    env = args.get("env")
-    if env is not None and not isinstance(env, dict):
-        raise InvalidArgument(
-            f"exec: argument 'env' must be a dict of str to str, got {type(env).__name__}"
-        )
-    args["env"] = {**os.environ, **(env or {})}
-    return args
+    base = dict(os.environ)
+
+    def prepare(args: dict[str, Any]) -> dict[str, Any]:
+        env = args.get("env")
+        if env is not None and not isinstance(env, dict):
+            raise InvalidArgument(
+                f"exec: argument 'env' must be a dict of str to str, got {type(env).__name__}"
+            )
+        args["env"] = {**base, **env} if env else base
+        return args
+
+    return prepare
 
 
-# Python-side preparation of the arguments of some kinds (applied in go()).
-_PREPARE_ARGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"exec": _exec_args}
+# Python-side preparation of the arguments of some kinds: each entry makes a
+# preparer, applied to the arguments of go(), or to every item of one map().
+_PREPARE_ARGS: dict[str, Callable[[], Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "exec": _exec_preparer
+}
+
 
 # Every open runtime, closed at interpreter exit: closing cancels its tasks and
 # kills the process groups of its exec tasks, which would otherwise outlive us.
