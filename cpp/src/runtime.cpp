@@ -696,13 +696,16 @@ Lane::Lane(const Runtime& runtime, std::string_view kind, std::int64_t concurren
 }
 
 Lane::Lane(Lane&& other) noexcept
-    : runtime_(other.runtime_), handle_(std::exchange(other.handle_, 0)) {}
+    : runtime_(other.runtime_),
+      handle_(std::exchange(other.handle_, 0)),
+      buffer_wanted_(other.buffer_wanted_) {}
 
 Lane& Lane::operator=(Lane&& other) noexcept {
   if (this != &other) {
     close();
     runtime_ = other.runtime_;
     handle_ = std::exchange(other.handle_, 0);
+    buffer_wanted_ = other.buffer_wanted_;
   }
   return *this;
 }
@@ -726,10 +729,19 @@ std::size_t Lane::take(Timeout timeout, std::size_t max, std::size_t min_ready, 
   if (max == 0) throw InvalidArgument("Lane::take needs room for at least one outcome");
   const std::int64_t timeout_ns = detail::timeout_ns(timeout, "timeout");
   const std::int64_t linger_ns = detail::timeout_ns(std::max(linger, 0.0), "linger");
-  return fetch_outcomes(
-      max, out, buffer, [&](gogo_outcome* raw, char* buf, std::size_t cap, std::size_t* count) {
-        return gogo_lane_take(handle_, timeout_ns, min_ready, linger_ns, raw, max, buf, cap, count);
+  if (buffer.size() < buffer_wanted_) buffer.resize(buffer_wanted_);
+  const std::size_t count = fetch_outcomes(
+      max, out, buffer, [&](gogo_outcome* raw, char* buf, std::size_t cap, std::size_t* n) {
+        return gogo_lane_take(handle_, timeout_ns, min_ready, linger_ns, raw, max, buf, cap, n);
       });
+  // Large outcomes filled the buffer: the next take gets room for more of
+  // them, so that it is not one take (and one wake-up) per outcome. (Not
+  // now: out views the buffer.)
+  std::size_t used = 0;
+  for (const Outcome& o : out) used += o.data.size();
+  constexpr std::size_t kMaxBuffer = std::size_t{64} << 20;
+  if (used > buffer.size() / 2) buffer_wanted_ = std::min(buffer.size() * 2, kMaxBuffer);
+  return count;
 }
 
 void Lane::close() noexcept {

@@ -2,9 +2,9 @@
 
 Items are read lazily and handed to a Go lane in batches; Go runs them, at
 most ``concurrency`` at once, and hands their outcomes back in batches (one
-call into Go for a whole batch each way). At most ``2 * concurrency`` items
-are between "read" and "yielded", so memory stays bounded however long the
-input is.
+call into Go for a whole batch each way). At most ``concurrency +
+max(concurrency, 256)`` items are between "read" and "yielded", so memory
+stays bounded however long the input is.
 Leaving early (``break``, an exception, Ctrl-C, the generator being
 garbage-collected) cancels whatever is still running.
 """
@@ -116,9 +116,15 @@ class _Progress:
             self._stream.flush()
 
 
-def _wake_batch(concurrency: int) -> int:
-    """How many outcomes the map waits for before it wakes (see ``Lane.take``)."""
-    return max(1, min(concurrency // 4, 256))
+def _read_ahead(concurrency: int) -> int:
+    """How many items, beyond those running, the map keeps fed to Go at most.
+
+    Go starts them as running items end, without waiting for the Python
+    thread, which tops them up once half of them have been taken: so it is
+    woken once per ``read_ahead // 2`` outcomes (or ``_LINGER`` after the
+    first is ready), however low the concurrency.
+    """
+    return max(concurrency, 256)
 
 
 # Once an outcome is ready, how long Go may hold it back for others to join
@@ -143,14 +149,15 @@ def map_kind(
     The items run in a Go lane (``_core.Lane``): Go keeps ``concurrency`` of
     them running and starts the next fed item as one ends, with no call from
     here, so the Python thread only feeds batches of arguments and takes
-    batches of outcomes. It reads at most ``2 * concurrency`` items ahead of
-    what it has yielded: ``concurrency`` running and as many ready to start.
+    batches of outcomes. It reads at most ``concurrency + max(concurrency,
+    256)`` items ahead of what it has yielded: ``concurrency`` running, the
+    rest ready to start or finished.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
     source = iter(items)
-    window = 2 * concurrency  # items read and not yet yielded, at most
-    feed_at = _wake_batch(concurrency)  # feed once this much room is free
+    window = concurrency + _read_ahead(concurrency)  # items read and not yet yielded, at most
+    feed_at = max(1, _read_ahead(concurrency) // 2)  # feed (and wake) once this many are free
     outstanding = 0  # items fed and not yet yielded
     next_index = 0  # index of the next item to read
     exhausted = False

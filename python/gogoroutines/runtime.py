@@ -120,9 +120,9 @@ class Runtime:
         concurrency : int or None
             At most this many items run at once (within the runtime's own
             ``max_concurrency``). Default: the runtime's ``max_concurrency``,
-            else 1024. The input is read ahead by at most twice this many
-            items not yet yielded, so that Go starts the next item as soon as
-            one ends.
+            else 1024. The input is read ahead of what was yielded by at most
+            ``concurrency + max(concurrency, 256)`` items, so that Go starts
+            the next item as soon as one ends.
         ordered : bool
             Yield in input order (default) or in completion order.
         timeout : float or None

@@ -472,6 +472,7 @@ class Lane {
  private:
   Runtime runtime_;
   std::uint64_t handle_ = 0;
+  std::size_t buffer_wanted_ = 0;  // the size take() gives the buffer next
 };
 
 /// One value received from a Channel: bytes, and whether they were sent as text.
