@@ -150,6 +150,42 @@ func decodeArgs(p *C.gogo_arg, n C.size_t, depth int) ([]Value, error) {
 	return values, nil
 }
 
+// spawnValues recycles the argument arrays of single spawns: a spawn only
+// reads them (kinds keep copies of what they need, and each payload has its
+// own allocation), so they are garbage as soon as it returns, and a burst of
+// spawns would otherwise fill the heap with them.
+var spawnValues = sync.Pool{New: func() any { return new([maxPooledArgs]Value) }}
+
+const maxPooledArgs = 8
+
+// decodeSpawnArgs is decodeArgs for the top-level arguments of one spawn,
+// into a pooled array when they are few (then pooled is not nil: give it to
+// recycleSpawnArgs once the spawn has returned).
+func decodeSpawnArgs(p *C.gogo_arg, n C.size_t) (values []Value, pooled *[maxPooledArgs]Value, err error) {
+	if n == 0 || n > maxPooledArgs {
+		values, err = decodeArgs(p, n, 0)
+		return values, nil, err
+	}
+	cargs, err := cArgs(p, n, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	pooled = spawnValues.Get().(*[maxPooledArgs]Value)
+	if err := decodeInto(pooled[:len(cargs)], cargs, 0); err != nil {
+		recycleSpawnArgs(pooled)
+		return nil, nil, err
+	}
+	return pooled[:len(cargs)], pooled, nil
+}
+
+// recycleSpawnArgs returns an array of decodeSpawnArgs to the pool.
+func recycleSpawnArgs(pooled *[maxPooledArgs]Value) {
+	if pooled != nil {
+		clear(pooled[:]) // drop the payloads
+		spawnValues.Put(pooled)
+	}
+}
+
 // cArgs views an array of n C arguments at nesting depth depth.
 func cArgs(p *C.gogo_arg, n C.size_t, depth int) ([]C.gogo_arg, error) {
 	if n == 0 {

@@ -113,11 +113,12 @@ func gogo_task_spawn(h C.uint64_t, kind *C.char, kindLen C.size_t, args *C.gogo_
 	if timeoutNs == 0 {
 		return statusOf(fmt.Errorf("%w: a task timeout must be positive", errInvalid), cerr)
 	}
-	values, err := decodeArgs(args, nargs, 0)
+	values, pooled, err := decodeSpawnArgs(args, nargs)
 	if err != nil {
 		return statusOf(fmt.Errorf("%w: %v", errInvalid, err), cerr)
 	}
 	t, state, err := rt.SpawnTask(cView(kind, kindLen), values, duration(timeoutNs))
+	recycleSpawnArgs(pooled)
 	if err != nil {
 		return statusOf(err, cerr)
 	}

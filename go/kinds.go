@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -60,6 +61,9 @@ type plan struct {
 	delay time.Duration
 }
 
+// argsPool recycles the Args that prepare wraps each spawn's values in.
+var argsPool = sync.Pool{New: func() any { return new(Args) }}
+
 // kinds is the registry of task kinds, filled by the init functions of the
 // kind_*.go files and read-only afterwards.
 var kinds = map[string]*Kind{}
@@ -100,8 +104,12 @@ func prepare(rt *Runtime, name string, values []Value) (*Kind, plan, error) {
 	if len(values) > MaxArgs {
 		return nil, plan{}, &ArgError{Kind: k.Name, Msg: fmt.Sprintf("takes at most %d arguments, got %d", MaxArgs, len(values))}
 	}
-	a := NewArgs(k.Name, values)
-	a.rt = rt
+	a := argsPool.Get().(*Args)
+	defer func() { // kinds keep copies of what they need, never a
+		*a = Args{}
+		argsPool.Put(a)
+	}()
+	*a = Args{kind: k.Name, values: values, rt: rt}
 	var p plan
 	var err error
 	if k.Timer != nil {
