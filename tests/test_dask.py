@@ -359,9 +359,7 @@ def test_a_worker_killed_mid_run_loses_and_repeats_nothing(
     results = []
     # A low concurrency keeps each batch running long enough (tens of ms) that
     # the worker killed is still working on one: the kill must cost a batch.
-    out = gd.map(
-        client, "http", http_items(fanout_server, n), batch_size=batch_size, concurrency=4
-    )
+    out = gd.map(client, "http", http_items(fanout_server, n), batch_size=batch_size, concurrency=4)
     for body in out:
         results.append(echoed_path(body))
         if len(results) == batch_size:
