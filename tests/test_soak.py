@@ -61,32 +61,48 @@ class Child:
         env = dict(os.environ)
         for name in ("PYTHONWARNINGS", "PYTHONSTARTUP", "PYTHONINSPECT"):
             env.pop(name, None)
-        self.proc = subprocess.Popen(
-            [sys.executable, str(path), *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+        # stderr goes to a file: a pipe nobody reads until the end would
+        # block the child once it filled up (64 KiB of warnings would do).
+        self.stderr_path = path.with_suffix(".stderr")
+        with open(self.stderr_path, "w", encoding="utf-8") as stderr:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(path), *args],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                env=env,
+            )
         self.started = time.monotonic()
+        self._pending = ""  # stdout read but not yet returned as lines
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
     def read_line(self, deadline: float, on_idle=None) -> str:
-        """The next line of stdout; calls on_idle() every SAMPLE_EVERY while waiting."""
+        """The next line of stdout; calls on_idle() every SAMPLE_EVERY while waiting.
+
+        It reads the pipe itself, unbuffered: select() on a buffered file
+        says "nothing to read" while a second line waits in the file's buffer
+        (two lines written together), and the wait would never end.
+        """
         assert self.proc.stdout is not None
-        while True:
+        fd = self.proc.stdout.fileno()
+        while "\n" not in self._pending:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError("the child hung (hang guard)")
-            ready, _, _ = select.select([self.proc.stdout], [], [], min(left, SAMPLE_EVERY))
+                raise AssertionError(f"the child hung (hang guard); its stderr: {self.stderr()}")
+            ready, _, _ = select.select([fd], [], [], min(left, SAMPLE_EVERY))
             if on_idle is not None:
                 on_idle()
             if ready:
-                line = self.proc.stdout.readline()
-                if not line:
-                    err = self.proc.stderr.read() if self.proc.stderr else ""
-                    raise AssertionError(f"the child ended early: {err}")
-                return line.rstrip("\n")
+                data = os.read(fd, 65536)
+                if not data:
+                    self.proc.wait(30)
+                    raise AssertionError(f"the child ended early: {self.stderr()}")
+                self._pending += data.decode()
+        line, self._pending = self._pending.split("\n", 1)
+        return line
 
     def send(self, line: str) -> None:
         assert self.proc.stdin is not None
@@ -95,7 +111,8 @@ class Child:
 
     def finish(self, timeout: float = 30.0) -> str:
         """Wait for the child to exit with status 0; return its stderr."""
-        _, err = self.proc.communicate(timeout=timeout)
+        self.proc.communicate(timeout=timeout)
+        err = self.stderr()
         assert self.proc.returncode == 0, err
         return err
 
