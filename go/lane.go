@@ -185,8 +185,9 @@ func (it *laneItem) finish(_ *Task, res Result, terr *TaskError) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	rt.releaseSlotLocked()
-	if l.closed {
-		return // the item was dropped by Close, which did its accounting
+	if l.closed { // the item was dropped by Close, which did its accounting
+		rt.startQueued() // but its slot was only freed now
+		return
 	}
 	l.running--
 	l.unlive(it)

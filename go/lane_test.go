@@ -337,3 +337,23 @@ func TestLaneFedAndTakenFromTwoGoroutines(t *testing.T) {
 	}
 	checkZeroStats(t, rt.Stats())
 }
+
+func TestASlotFreedAfterItsLaneClosedStartsWhatWaits(t *testing.T) {
+	rt := newRT(t, 1)
+	group := gateGroup(t)
+	l, err := rt.OpenLane("test_gate", 1, true, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Feed([][]Value{gateArgs(group + "#item")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the item running", func() bool { return book.hasStarted(group + "#item") })
+	queued := mustSpawn(t, rt, "test_gate", gateArgs(group+"#task"), 0)
+	l.Close() // cancels the item; its slot frees when its work returns
+	waitFor(t, "the queued task running", func() bool { return book.hasStarted(group + "#task") })
+	book.open(group + "#task")
+	if _, state := waitFinal(t, rt, queued); state != StateCompleted {
+		t.Fatalf("the queued task: %v", state)
+	}
+}
