@@ -161,8 +161,8 @@ def map_kind(
     outstanding = 0  # items fed and not yet yielded
     next_index = 0  # index of the next item to read
     exhausted = False
+    lane = load_core().Lane(core, kind, concurrency, ordered)  # first: an unknown kind raises here
     bar = _Progress(progress, total)
-    lane = load_core().Lane(core, kind, concurrency, ordered)
     try:
         while True:
             room = window - outstanding
