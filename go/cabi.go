@@ -51,13 +51,15 @@ func (r *registry[T]) add(v *T) uint64 {
 	return r.last
 }
 
-func (r *registry[T]) remove(h uint64) {
+// remove invalidates the handle h and returns what it named (nil if nothing).
+func (r *registry[T]) remove(h uint64) *T {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.m.Load()
-	if old == nil {
-		return
+	if old == nil || (*old)[h] == nil {
+		return nil
 	}
+	removed := (*old)[h]
 	next := make(map[uint64]*T, len(*old))
 	for k, x := range *old {
 		if k != h {
@@ -65,6 +67,7 @@ func (r *registry[T]) remove(h uint64) {
 		}
 	}
 	r.m.Store(&next)
+	return removed
 }
 
 func (r *registry[T]) get(h uint64) *T {

@@ -417,9 +417,8 @@ func gogo_lane_take(lh C.uint64_t, timeoutNs C.int64_t, minReady C.size_t, linge
 //export gogo_lane_close
 func gogo_lane_close(lh C.uint64_t) (rc C.int) {
 	defer recoverExport(&rc, nil)
-	if l := lanes.get(uint64(lh)); l != nil {
+	if l := lanes.remove(uint64(lh)); l != nil {
 		l.Close()
-		lanes.remove(uint64(lh))
 	}
 	return C.GOGO_OK
 }
@@ -499,9 +498,8 @@ func gogo_waitset_take(wh C.uint64_t, timeoutNs C.int64_t, tags *C.uint64_t, cap
 //export gogo_waitset_close
 func gogo_waitset_close(wh C.uint64_t) (rc C.int) {
 	defer recoverExport(&rc, nil)
-	if ws := waitSets.get(uint64(wh)); ws != nil {
+	if ws := waitSets.remove(uint64(wh)); ws != nil {
 		ws.Close()
-		waitSets.remove(uint64(wh))
 	}
 	return C.GOGO_OK
 }

@@ -35,7 +35,6 @@ type Lane struct {
 	taken   int64       // outcomes handed out so far
 	queue   []*laneItem // fed, waiting for a slot, in input order
 	live    []*laneItem // started and unfinished
-	running int         // len(live), kept apart for clarity in the checks
 	blocked bool        // in the runtime's queue, waiting for a slot
 
 	// Outcomes not yet handed out. Ordered: slots[i] is the outcome of item
@@ -44,7 +43,6 @@ type Lane struct {
 	slots    []Outcome // an unfilled slot's State is not final
 	prefix   int       // ordered: how many leading slots are filled
 	finished []Outcome
-	outBytes int // data held by those outcomes
 
 	want   int           // a waiting Take wants this many ready outcomes; 0: none waits
 	signal chan struct{} // 1-buffered: what a waiting Take wants may be there
@@ -134,7 +132,7 @@ func (l *Lane) Feed(items [][]Value) error {
 		l.fed++
 		rt.lastID++
 		rt.laneItems++
-		if k.Inline && l.running < l.limit && rt.slotFreeLocked() {
+		if k.Inline && len(l.live) < l.limit && rt.slotFreeLocked() {
 			// Instant work, as in Runtime.enterLocked: done before Feed returns.
 			inline = taskOf(k, p, l.timeout)
 			inline.ID = rt.lastID
@@ -158,7 +156,7 @@ func (l *Lane) Feed(items [][]Value) error {
 // until a slot frees.
 func (l *Lane) startQueued() {
 	rt := l.rt
-	for !l.closed && len(l.queue) > 0 && l.running < l.limit {
+	for !l.closed && len(l.queue) > 0 && len(l.live) < l.limit {
 		if !rt.slotFreeLocked() {
 			if !l.blocked { // wait for a slot in the runtime's queue
 				l.blocked = true
@@ -171,7 +169,6 @@ func (l *Lane) startQueued() {
 		l.queue = l.queue[1:]
 		rt.count(StateQueued, StateRunning)
 		rt.running++
-		l.running++
 		it.pos = len(l.live)
 		l.live = append(l.live, it)
 		it.task.start(it.finish)
@@ -189,7 +186,6 @@ func (it *laneItem) finish(_ *Task, res Result, terr *TaskError) {
 		rt.startQueued() // but its slot was only freed now
 		return
 	}
-	l.running--
 	l.unlive(it)
 	l.record(it.index, it.task.ID, res, terr)
 	rt.startQueued() // what waited in the runtime's queue goes first
@@ -215,7 +211,6 @@ func (l *Lane) record(index, id int64, res Result, terr *TaskError) {
 		o.State, o.Failure, o.Data = StateFailed, terr.Code, []byte(terr.Message)
 	}
 	l.rt.count(StateRunning, o.State)
-	l.outBytes += len(o.Data)
 	if !l.ordered {
 		l.finished = append(l.finished, o)
 		return
@@ -236,7 +231,7 @@ func (l *Lane) ready() int {
 
 // idle reports whether no item is waiting or running: no outcome will come
 // until more items are fed.
-func (l *Lane) idle() bool { return l.running == 0 && len(l.queue) == 0 }
+func (l *Lane) idle() bool { return len(l.live) == 0 && len(l.queue) == 0 }
 
 // wake tells a waiting Take that what it wants may be there.
 func (l *Lane) wake() {
@@ -340,7 +335,6 @@ func (l *Lane) takeLocked(maxCount, budget int) ([]Outcome, int, error) {
 	}
 	l.taken += int64(n)
 	l.rt.laneItems -= int64(n)
-	l.outBytes -= used
 	return out, 0, nil
 }
 
@@ -380,7 +374,7 @@ func (l *Lane) closeLocked() {
 	}
 	rt.laneItems -= l.fed - l.taken
 	l.live, l.queue, l.slots, l.finished = nil, nil, nil, nil
-	l.running, l.prefix, l.outBytes = 0, 0, 0
+	l.prefix = 0
 	l.want = 0
 	select {
 	case l.signal <- struct{}{}:

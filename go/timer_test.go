@@ -1,6 +1,7 @@
 package main
 
 import (
+	"container/heap"
 	"runtime"
 	"testing"
 	"time"
@@ -137,8 +138,7 @@ func TestTimerQueueKeepsOrderUnderRemovals(t *testing.T) {
 	tasks := make([]*Task, 500)
 	for i := range tasks {
 		tasks[i] = &Task{due: int64((i * 7919) % 1000)}
-		q.heap = append(q.heap, tasks[i])
-		q.up(len(q.heap) - 1)
+		heap.Push(&q.heap, tasks[i])
 	}
 	for i := 0; i < len(tasks); i += 3 {
 		q.removeAt(int(tasks[i].slot) - 1)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"container/heap"
 	"sync"
 	"time"
 )
@@ -21,8 +22,32 @@ func monoNow() int64 { return int64(time.Since(clockStart)) }
 // the peak RSS).
 type timerQueue struct {
 	mu    sync.Mutex
-	heap  []*Task     // min-heap by due; a task's slot is its index + 1
+	heap  dueHeap     // by due time, earliest first
 	timer *time.Timer // runs fire; nil until the first add
+}
+
+// dueHeap is a container/heap of tasks ordered by due time; a task's slot
+// is its index + 1 (0: not in the heap), so that it can be removed early.
+type dueHeap []*Task
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].due < h[j].due }
+func (h dueHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].slot, h[j].slot = int32(i+1), int32(j+1)
+}
+func (h *dueHeap) Push(x any) {
+	t := x.(*Task)
+	t.slot = int32(len(*h) + 1)
+	*h = append(*h, t)
+}
+func (h *dueHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	t.slot = 0
+	return t
 }
 
 // timers is the process's timer queue.
@@ -35,9 +60,7 @@ const fireBatch = 256
 // add puts t, whose due time is set, in the queue.
 func (q *timerQueue) add(t *Task) {
 	q.mu.Lock()
-	q.heap = append(q.heap, t)
-	t.slot = int32(len(q.heap))
-	q.up(len(q.heap) - 1)
+	heap.Push(&q.heap, t)
 	if t.slot == 1 {
 		q.arm(t.due) // the new earliest
 	}
@@ -97,62 +120,8 @@ func (q *timerQueue) fire() {
 
 // removeAt removes the task at index i of the heap. Called with mu held.
 func (q *timerQueue) removeAt(i int) {
-	h := q.heap
-	last := len(h) - 1
-	h[i].slot = 0
-	if i != last {
-		h[i] = h[last]
-		h[i].slot = int32(i + 1)
-	}
-	h[last] = nil
-	q.heap = h[:last]
-	if i != last {
-		q.down(i)
-		q.up(i)
-	}
+	heap.Remove(&q.heap, i)
 	if len(q.heap) == 0 && cap(q.heap) > 1024 {
 		q.heap = nil // give back the array a burst of sleepers grew
 	}
-}
-
-// up moves the task at index i towards the root while it is due earlier
-// than its parent. Called with mu held.
-func (q *timerQueue) up(i int) {
-	h := q.heap
-	t := h[i]
-	for i > 0 {
-		parent := (i - 1) / 2
-		if h[parent].due <= t.due {
-			break
-		}
-		h[i] = h[parent]
-		h[i].slot = int32(i + 1)
-		i = parent
-	}
-	h[i] = t
-	t.slot = int32(i + 1)
-}
-
-// down moves the task at index i towards the leaves while a child is due
-// earlier. Called with mu held.
-func (q *timerQueue) down(i int) {
-	h := q.heap
-	t := h[i]
-	for {
-		child := 2*i + 1
-		if child >= len(h) {
-			break
-		}
-		if right := child + 1; right < len(h) && h[right].due < h[child].due {
-			child = right
-		}
-		if t.due <= h[child].due {
-			break
-		}
-		h[i] = h[child]
-		h[i].slot = int32(i + 1)
-		i = child
-	}
-	h[i] = t
-	t.slot = int32(i + 1)
 }

@@ -487,3 +487,22 @@ def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHTTP
     server.start()
     yield server
     server.stop()
+
+
+class Tracked:
+    """A generator of items that records how far the map ran ahead of its consumer.
+
+    ``ahead`` is the largest (items pulled - items yielded) seen at a pull.
+    """
+
+    def __init__(self, items: Iterator[dict[str, Any]]) -> None:
+        self._items = items
+        self.pulled = 0
+        self.yielded = 0
+        self.ahead = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for item in self._items:
+            self.pulled += 1
+            self.ahead = max(self.ahead, self.pulled - self.yielded)
+            yield item

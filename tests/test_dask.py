@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 import gogoroutines as g
-from conftest import LocalHTTPServer, _TestHandler, child_env
+from conftest import LocalHTTPServer, Tracked, _TestHandler, child_env
 from gogoroutines import errors
 
 distributed = pytest.importorskip("distributed")
@@ -98,25 +98,6 @@ def http_items(server: Any, n: int) -> Iterator[dict[str, Any]]:
 def echoed_path(body: str) -> str:
     """The request path that the server's /echo route reports."""
     return str(json.loads(body)["path"])
-
-
-class Tracked:
-    """A generator of items that records how far the map ran ahead of its consumer.
-
-    ``ahead`` is the largest (items pulled - items yielded) seen at a pull.
-    """
-
-    def __init__(self, items: Iterator[dict[str, Any]]) -> None:
-        self._items = items
-        self.pulled = 0
-        self.yielded = 0
-        self.ahead = 0
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        for item in self._items:
-            self.pulled += 1
-            self.ahead = max(self.ahead, self.pulled - self.yielded)
-            yield item
 
 
 def no_futures_left(client: Any, within: float = 10.0) -> bool:

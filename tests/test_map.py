@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import gogoroutines as g
+from conftest import Tracked
 from gogoroutines import (
     InvalidArgument,
     ResultDecodeError,
@@ -47,25 +48,6 @@ def assert_nothing_left(rt: Runtime) -> None:
 def bound(concurrency: int) -> int:
     """The documented read-ahead bound: those running, and up to max(concurrency, 256) more."""
     return concurrency + max(concurrency, 256)
-
-
-class Tracked:
-    """A generator of items that records how far the map ran ahead of its consumer.
-
-    ``ahead`` is the largest (items pulled - items yielded) seen at a pull.
-    """
-
-    def __init__(self, items: Iterator[dict[str, Any]]) -> None:
-        self._items = items
-        self.pulled = 0
-        self.yielded = 0
-        self.ahead = 0
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        for item in self._items:
-            self.pulled += 1
-            self.ahead = max(self.ahead, self.pulled - self.yielded)
-            yield item
 
 
 def echoes(n: int) -> Iterator[dict[str, Any]]:

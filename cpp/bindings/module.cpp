@@ -140,25 +140,36 @@ void add_value(gg::Args& args, std::string_view name, py::handle value, std::str
   }
 }
 
+// The entries of a dict of named arguments for a task of `kind` (keyword
+// arguments, or one item of a batch: `where` prefixes messages then) as Args
+// viewing the Python objects, which `buffers` and the caller keep alive.
+gg::Args named_args(std::string_view kind, py::handle dict, const std::string& where,
+                    BufferKeeper& buffers) {
+  gg::Args args;
+  args.reserve(static_cast<std::size_t>(PyDict_GET_SIZE(dict.ptr())));
+  for (auto entry : py::reinterpret_borrow<py::dict>(dict)) {
+    Py_ssize_t len = 0;
+    const char* name = PyUnicode_Check(entry.first.ptr())
+                           ? PyUnicode_AsUTF8AndSize(entry.first.ptr(), &len)
+                           : nullptr;
+    if (name == nullptr) {
+      PyErr_Clear();
+      throw_invalid(std::string(kind) + ": " + where +
+                    "an argument name is not a str encodable as UTF-8 (no lone surrogates)");
+    }
+    add_value(args, std::string_view(name, static_cast<std::size_t>(len)), entry.second, kind,
+              buffers, 0);
+  }
+  return args;
+}
+
 // Converts keyword arguments for a task of `kind` and calls fn(args) while the
 // Python objects they view are alive.
 template <class Fn>
 auto with_args(std::string_view kind, const py::dict& kwargs, Fn&& fn) {
-  gg::Args args;
-  args.reserve(static_cast<std::size_t>(PyDict_GET_SIZE(kwargs.ptr())));
   BufferKeeper buffers;
-  for (auto item : kwargs) {
-    Py_ssize_t len = 0;
-    const char* name = PyUnicode_AsUTF8AndSize(item.first.ptr(), &len);
-    if (name == nullptr) {
-      PyErr_Clear();
-      throw_invalid(std::string(kind) +
-                    ": an argument name is not encodable as UTF-8 (it contains lone surrogates)");
-    }
-    add_value(args, std::string_view(name, static_cast<std::size_t>(len)), item.second, kind,
-              buffers, 0);
-  }
-  return fn(static_cast<const gg::Args&>(args));
+  const gg::Args args = named_args(kind, kwargs, "", buffers);
+  return fn(args);
 }
 
 // A task's `timeout` argument: None, or a number of seconds.
@@ -191,10 +202,10 @@ std::int64_t spawn(gg::Runtime& rt, std::string_view kind, py::handle timeout,
                    [&](const gg::Args& args) { return rt.spawn(kind, args, seconds); });
 }
 
-// A batch of argument dicts (spawn_many, Lane.feed) as one map entry per
+// A batch of argument dicts (Lane.feed) as one map entry per
 // item; the item numbers in messages are offset by first_index.
 gg::Args to_batch(std::string_view kind, const py::list& items, BufferKeeper& buffers,
-                  std::int64_t first_index = 0) {
+                  std::int64_t first_index) {
   gg::Args batch;
   batch.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -208,35 +219,10 @@ gg::Args to_batch(std::string_view kind, const py::list& items, BufferKeeper& bu
       }
       item = buffers.mappings.emplace_back(py::reinterpret_borrow<py::object>(item));
     }
-    gg::Args args;
-    for (auto entry : py::reinterpret_borrow<py::dict>(item)) {
-      Py_ssize_t len = 0;
-      const char* name = PyUnicode_Check(entry.first.ptr())
-                             ? PyUnicode_AsUTF8AndSize(entry.first.ptr(), &len)
-                             : nullptr;
-      if (name == nullptr) {
-        PyErr_Clear();
-        throw_invalid(std::string(kind) + ": item " + std::to_string(first_index + i) +
-                      " has an argument name that is not a UTF-8 str");
-      }
-      add_value(args, std::string_view(name, static_cast<std::size_t>(len)), entry.second, kind,
-                buffers, 1);
-    }
-    batch.map("", std::move(args), Own::View);
+    batch.map("", named_args(kind, item, "item " + std::to_string(first_index + i) + ": ", buffers),
+              Own::View);
   }
   return batch;
-}
-
-// Runtime.spawn_many(kind, timeout, items): one task per dict of arguments.
-py::list spawn_many(gg::Runtime& rt, std::string_view kind, py::handle timeout,
-                    const py::list& items) {
-  const std::optional<double> seconds = task_timeout(timeout);
-  BufferKeeper buffers;
-  gg::Args batch = to_batch(kind, items, buffers);
-  const std::vector<std::int64_t> ids = rt.spawn_many(kind, std::move(batch), seconds);
-  py::list out(ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) out[i] = py::int_(ids[i]);
-  return out;
 }
 
 std::vector<std::int64_t> to_ids(const py::sequence& ids) {
@@ -541,7 +527,6 @@ PYBIND11_MODULE(_core, m) {
           py::arg("id"), py::arg("timeout") = py::none())
       .def("cancel", &gg::Runtime::cancel, py::arg("id"))
       .def("release", &gg::Runtime::release, py::arg("id"))
-      .def("spawn_many", &spawn_many, py::arg("kind"), py::arg("timeout"), py::arg("items"))
       .def("collect", &collect, py::arg("ids"))
       .def(
           "release_many",

@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ._loader import load_core
 from ._types import Status
 from .errors import (
+    GoError,
     InvalidArgument,
     ResultDecodeError,
-    TaskCancelled,
     TaskFailed,
-    TaskNotFound,
     TaskTimedOut,
     WaitTimeout,
 )
@@ -58,17 +57,15 @@ def _feed(lane: Lane, batch: list[dict[str, Any]]) -> None:
         raise type(err)(f"map: {err}") from None
 
 
-def _outcome(task_id: int, status: int, timed_out: bool, value: str | bytes) -> Any:
-    """The result of one collected task, or the exception it ended with."""
+def _failure(task_id: int, status: int, timed_out: bool, value: str | bytes) -> GoError:
+    """The exception of an item that did not complete with a str result.
+
+    A lane hands out only completed and failed items (closing it drops the
+    rest): a completed one here has a result that is not UTF-8.
+    """
     if status == Status.COMPLETED:
-        if isinstance(value, bytes):
-            return ResultDecodeError(f"the result of task {task_id} is not valid UTF-8")
-        return value
-    if status == Status.FAILED:
-        return (TaskTimedOut if timed_out else TaskFailed)(str(value))
-    if status == Status.CANCELLED:
-        return TaskCancelled(f"task {task_id} was cancelled")
-    return TaskNotFound(f"task {task_id} vanished before its result was read", task_id)
+        return ResultDecodeError(f"the result of task {task_id} is not valid UTF-8")
+    return (TaskTimedOut if timed_out else TaskFailed)(str(value))
 
 
 class _Progress:
@@ -194,12 +191,12 @@ def map_kind(
                 continue
             for outcome in outcomes:
                 if outcome.__class__ is str:
-                    yield outcome  # a completed item's result: the common case, kept cheap
+                    yield outcome
                     continue
-                result = _outcome(*outcome)
-                if isinstance(result, BaseException) and not return_exceptions:
-                    raise result
-                yield result
+                failure = _failure(*outcome)
+                if not return_exceptions:
+                    raise failure
+                yield failure
     finally:
         lane.close()  # cancels what still runs
         bar.close()
