@@ -1,3 +1,3 @@
-module gogoroutines
+module gogoroutines.dev/go
 
 go 1.23

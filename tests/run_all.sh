@@ -30,7 +30,7 @@ if [[ -n $unformatted ]]; then
   exit 1
 fi
 (cd go && go vet ./...)
-clang-format --dry-run --Werror go/*.h cpp/include/gogoroutines/*.hpp cpp/src/*.cpp \
+clang-format --dry-run --Werror go/cabi/*.h cpp/include/gogoroutines/*.hpp cpp/src/*.cpp \
   cpp/bindings/*.cpp cpp/bindings/*.hpp cpp/tests/*.cpp examples/cpp/*.cpp
 ruff check python tests benchmarks examples
 ruff format --check python tests benchmarks examples

@@ -764,7 +764,7 @@ struct Channel::State {
 Channel::Channel(std::int64_t capacity) : state_(std::make_shared<State>()) {
   detail::check_not_forked();
   gogo_error err{};
-  const int rc = gogo_channel_new(capacity, &state_->handle, &err);
+  const int rc = gogo_channel_new(0, capacity, &state_->handle, &err);
   if (rc != GOGO_OK) detail::throw_status(rc, err, 0);
 }
 

@@ -26,24 +26,50 @@ def info() -> dict[str, Any]:
     return result
 
 
+# The Go parameter types (go/kind: Type.String), as a Python caller writes them.
+_PYTHON_TYPES = {
+    "string": "str",
+    "string or bytes": "str | bytes",
+    "int": "int",
+    "number": "float",
+    "bool": "bool",
+    "list of strings": "list[str]",
+    "map of string to string": "dict[str, str]",
+    "channel": "Channel",
+    "any": "Any",
+}
+
+# The built-in kinds live in these Go packages; others were added to this build.
+_BUILTIN_PACKAGES = "gogoroutines.dev/go/kinds/"
+
+
+def _python_default(value: Any) -> str:
+    """A parameter's default (a JSON value) as Python source."""
+    return "None" if value is None else repr(value)
+
+
 def print_info() -> None:
     """Print versions, GOMAXPROCS and the task kinds with their arguments."""
     data = info()
     print(f"gogoroutines {__version__}")
     print(f"Go version     {data['go_version']} ({data['goos']}/{data['goarch']})")
     print(f"GOMAXPROCS     {data['gomaxprocs']} (CPUs: {data['num_cpu']})")
+    for problem in data.get("problems", []):
+        print(f"Error          {problem}")
     print("Task kinds (Runtime.go(kind, timeout=None, **args)):")
     for kind in data["kinds"]:
         params = kind["params"] or []
         signature = ", ".join(p["name"] + ("" if p["required"] else "=…") for p in params)
-        print(f"  {kind['name']}({signature})")
+        origin = "" if kind["package"].startswith(_BUILTIN_PACKAGES) else f"  [{kind['package']}]"
+        print(f"  {kind['name']}({signature}){origin}")
         print(f"      {kind['doc']}")
+        types = [_PYTHON_TYPES.get(p["type"], p["type"]) for p in params]
         name_width = max((len(p["name"]) for p in params), default=0)
-        type_width = max((len(p["type"]) for p in params), default=0)
-        for p in params:
-            default = "required" if p["required"] else f"default {p.get('default', '')}"
+        type_width = max((len(t) for t in types), default=0)
+        for p, type_name in zip(params, types):
+            default = "required" if p["required"] else f"default {_python_default(p['default'])}"
             print(
-                f"      {p['name']:<{name_width}}  {p['type']:<{type_width}}  "
+                f"      {p['name']:<{name_width}}  {type_name:<{type_width}}  "
                 f"{default:<18} {p['doc']}"
             )
 

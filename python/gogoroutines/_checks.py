@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ._loader import go_limits
 from .errors import InvalidArgument
-
-# The longest timeout accepted, as in the core: 100 years.
-MAX_SECONDS = 100 * 365 * 24 * 3600
 
 
 def seconds(
@@ -34,6 +32,9 @@ def seconds(
         return 0.0
     if number < 0:
         raise InvalidArgument(f"{name} must not be negative, got {value!r}")
-    if number > MAX_SECONDS:
-        raise InvalidArgument(f"{name} is too large (at most 100 years); use None for no limit")
+    most = go_limits().max_timeout_ns / 1e9
+    if number > most:
+        raise InvalidArgument(
+            f"{name} is too large (at most {most:.0f} seconds); use None for no limit"
+        )
     return number

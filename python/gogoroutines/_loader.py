@@ -7,8 +7,11 @@ runs then), and a process forked after that cannot use Go. So
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
 from types import ModuleType
+from typing import NamedTuple
 
 _core: ModuleType | None = None
 
@@ -40,3 +43,25 @@ def load_core() -> ModuleType:
 def is_loaded() -> bool:
     """Whether the compiled core (and so the Go runtime) has been loaded."""
     return _core is not None
+
+
+class GoLimits(NamedTuple):
+    """The limits the Go engine checks, as ``gogo_info`` reports them.
+
+    They are defined once, in Go; this layer checks arguments against them
+    to raise its own messages before calling in.
+    """
+
+    max_concurrency: int
+    max_lane_concurrency: int
+    max_channel_capacity: int
+    max_args: int
+    max_value_depth: int
+    max_timeout_ns: int
+
+
+@functools.cache
+def go_limits() -> GoLimits:
+    """Return the Go engine's limits (loading the core on first call)."""
+    limits = json.loads(load_core().info_json())["limits"]
+    return GoLimits(**{name: int(limits[name]) for name in GoLimits._fields})

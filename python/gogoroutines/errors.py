@@ -9,6 +9,7 @@ raises these classes (its mapping from C++ errors lives in one place,
 from __future__ import annotations
 
 import concurrent.futures
+import re
 
 __all__ = [
     "ChannelClosed",
@@ -33,6 +34,35 @@ class GoError(Exception):
 
 class InvalidArgument(GoError, ValueError):
     """A bad argument: a task kind's argument, a timeout, a concurrency limit."""
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(python_words(message), *args)
+
+
+# Go writes the types in its messages in neutral words (a C++ caller reads them
+# too: go/kind/args.go); a Python caller reads the names of Python's types.
+_PYTHON_TYPE_PHRASES = {
+    "a string or bytes": "str or bytes",
+    "a map of string to string": "a dict of str to str",
+    "a list of strings": "a list of str",
+    "a number": "a number (int or float)",
+    "a string": "a str",
+    "a channel": "a Channel",
+}
+_PYTHON_VALUE_TYPES = {"string": "str", "map": "dict", "none": "None", "channel": "Channel"}
+_TYPE_PHRASE = re.compile(
+    r"\b(must be )(" + "|".join(re.escape(p) for p in _PYTHON_TYPE_PHRASES) + r")(?=[,;:]|$)"
+)
+_VALUE_TYPE = re.compile(r"\b(got |item \d+ is |maps to )(string|map|none|channel)\b")
+
+
+def python_words(message: str) -> str:
+    """``message`` from Go, with its type words as a Python user names the types."""
+    if not isinstance(message, str):
+        return message
+    message = _TYPE_PHRASE.sub(lambda m: m[1] + _PYTHON_TYPE_PHRASES[m[2]], message)
+    message = message.replace("list of strings", "list of str")
+    return _VALUE_TYPE.sub(lambda m: m[1] + _PYTHON_VALUE_TYPES[m[2]], message)
 
 
 class UnknownKind(InvalidArgument):

@@ -139,7 +139,6 @@ def map_kind(
     timeout: float | None,
     return_exceptions: bool,
     progress: ProgressArg,
-    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Iterator[Any]:
     """The generator behind ``Runtime.map`` (see there).
 
@@ -166,12 +165,7 @@ def map_kind(
             if not exhausted and (room >= feed_at or outstanding == 0):
                 batch: list[Any] = list(itertools.islice(source, room))
                 exhausted = len(batch) < room
-                if prepare is not None:  # on copies: the caller's dicts stay as they were
-                    batch = [
-                        prepare(_arguments(item, next_index + k, kind))
-                        for k, item in enumerate(batch)
-                    ]
-                # Else the core checks and converts the items: each must be a mapping.
+                # The core checks and converts the items: each must be a mapping.
                 if batch:
                     _feed(lane, batch)
                     outstanding += len(batch)

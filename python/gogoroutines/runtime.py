@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import atexit
-import os
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._checks import seconds
-from ._loader import load_core
+from ._loader import go_limits, load_core
 from ._types import Stats
 from .errors import InvalidArgument, RuntimeClosed
 from .group import TaskGroup
@@ -23,11 +22,6 @@ if TYPE_CHECKING:
     from ._core import Task
 
 __all__ = ["Runtime", "default_runtime"]
-
-# The largest concurrency limit Go accepts (a 32-bit int).
-_MAX_CONCURRENCY = 2**31 - 1
-# The largest channel buffer Go accepts (allocated whole, at creation).
-_MAX_CHANNEL_CAPACITY = 2**20
 
 
 class Runtime:
@@ -52,15 +46,17 @@ class Runtime:
     _core: _CoreRuntime
 
     def __init__(self, max_concurrency: int | None = None) -> None:
-        if max_concurrency is not None and (
-            not isinstance(max_concurrency, int)
-            or isinstance(max_concurrency, bool)
-            or not 1 <= max_concurrency <= _MAX_CONCURRENCY
-        ):
-            raise InvalidArgument(
-                f"max_concurrency must be None or an int from 1 to {_MAX_CONCURRENCY}, "
-                f"got {max_concurrency!r}"
-            )
+        if max_concurrency is not None:
+            limit = go_limits().max_concurrency
+            if (
+                not isinstance(max_concurrency, int)
+                or isinstance(max_concurrency, bool)
+                or not 1 <= max_concurrency <= limit
+            ):
+                raise InvalidArgument(
+                    f"max_concurrency must be None or an int from 1 to {limit}, "
+                    f"got {max_concurrency!r}"
+                )
         self._core = load_core().Runtime(max_concurrency or 0)
         self._channels: weakref.WeakSet[CoreChannel] = weakref.WeakSet()
         _live.add(self)
@@ -92,9 +88,6 @@ class Runtime:
         RuntimeClosed
             If the runtime was closed.
         """
-        preparer = _PREPARE_ARGS.get(kind)
-        if preparer is not None:
-            args = preparer()(args)
         return self._core.go(kind, timeout, args)
 
     def map(
@@ -147,16 +140,12 @@ class Runtime:
         limit = concurrency if concurrency is not None else self.max_concurrency
         if limit is None:
             limit = DEFAULT_CONCURRENCY
-        if (
-            not isinstance(limit, int)
-            or isinstance(limit, bool)
-            or not 1 <= limit <= _MAX_CONCURRENCY
-        ):
+        most = go_limits().max_lane_concurrency
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= most:
             raise InvalidArgument(
-                f"concurrency must be None or an int from 1 to {_MAX_CONCURRENCY}, got {limit!r}"
+                f"concurrency must be None or an int from 1 to {most}, got {limit!r}"
             )
         timeout = seconds(timeout, negative_is_zero=True)
-        preparer = _PREPARE_ARGS.get(kind)
         return map_kind(
             self._core,
             kind,
@@ -166,7 +155,6 @@ class Runtime:
             timeout=timeout,
             return_exceptions=return_exceptions,
             progress=progress,
-            prepare=None if preparer is None else preparer(),  # one for all the items
         )
 
     def channel(self, capacity: int = 0) -> CoreChannel:
@@ -177,14 +165,9 @@ class Runtime:
         ``stream`` argument, and close it when they end. Closing the runtime
         closes its channels.
         """
-        if (
-            not isinstance(capacity, int)
-            or isinstance(capacity, bool)
-            or not 0 <= capacity <= _MAX_CHANNEL_CAPACITY
-        ):
-            raise InvalidArgument(
-                f"capacity must be an int from 0 to {_MAX_CHANNEL_CAPACITY}, got {capacity!r}"
-            )
+        most = go_limits().max_channel_capacity
+        if not isinstance(capacity, int) or isinstance(capacity, bool) or not 0 <= capacity <= most:
+            raise InvalidArgument(f"capacity must be an int from 0 to {most}, got {capacity!r}")
         if self.closed:
             raise RuntimeClosed("the runtime is closed")
         channel: CoreChannel = load_core().Channel(capacity)
@@ -239,36 +222,6 @@ class Runtime:
             return "<Runtime closed>"
         s = self.stats()
         return f"<Runtime total={s.total} active={s.active} queued={s.queued}>"
-
-
-def _exec_preparer() -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Give `exec` tasks the Python process's environment, with their `env` merged over it.
-
-    Go copied the environment when it started, so it cannot see later changes
-    to ``os.environ``; the child must get Python's view of it. The preparer
-    reads ``os.environ`` once, when it is made: ``go()`` makes one per task,
-    ``map()`` one per call, so that its items do not each pay for decoding
-    the whole environment (and those without ``env`` share one dict).
-    """
-    base = dict(os.environ)
-
-    def prepare(args: dict[str, Any]) -> dict[str, Any]:
-        env = args.get("env")
-        if env is not None and not isinstance(env, dict):
-            raise InvalidArgument(
-                f"exec: argument 'env' must be a dict of str to str, got {type(env).__name__}"
-            )
-        args["env"] = {**base, **env} if env else base
-        return args
-
-    return prepare
-
-
-# Python-side preparation of the arguments of some kinds: each entry makes a
-# preparer, applied to the arguments of go(), or to every item of one map().
-_PREPARE_ARGS: dict[str, Callable[[], Callable[[dict[str, Any]], dict[str, Any]]]] = {
-    "exec": _exec_preparer
-}
 
 
 # Every open runtime, closed at interpreter exit: closing cancels its tasks and

@@ -1,0 +1,55 @@
+package cabi
+
+import (
+	"runtime"
+	"time"
+
+	"gogoroutines.dev/go/engine"
+	"gogoroutines.dev/go/kind"
+)
+
+// kindInfo is one kind as gogo_info describes it.
+type kindInfo struct {
+	Name    string       `json:"name"`
+	Doc     string       `json:"doc"`
+	Params  []kind.Param `json:"params"`
+	Inline  bool         `json:"inline"`
+	Package string       `json:"package"` // the Go package that registered it
+}
+
+// info is the document gogo_info writes: the Go runtime, the kinds, the
+// limits that the layers above check before calling (each defined once, in
+// Go), and what went wrong registering kinds.
+func info() map[string]any {
+	kinds := []kindInfo{}
+	for _, name := range kind.Names() {
+		k, _ := kind.Lookup(name)
+		params := k.Params
+		if params == nil {
+			params = []kind.Param{}
+		}
+		kinds = append(kinds, kindInfo{Name: k.Name, Doc: k.Doc, Params: params, Inline: k.Inline,
+			Package: kind.PackageOf(name)})
+	}
+	problems := []string{}
+	if err := kind.Check(); err != nil {
+		problems = append(problems, err.Error())
+	}
+	return map[string]any{
+		"go_version": runtime.Version(),
+		"gomaxprocs": runtime.GOMAXPROCS(0),
+		"num_cpu":    runtime.NumCPU(),
+		"goos":       runtime.GOOS,
+		"goarch":     runtime.GOARCH,
+		"kinds":      kinds,
+		"limits": map[string]int64{
+			"max_concurrency":      engine.MaxRuntimeConcurrency,
+			"max_lane_concurrency": engine.MaxLaneConcurrency,
+			"max_channel_capacity": engine.MaxChannelCapacity,
+			"max_args":             kind.MaxArgs,
+			"max_value_depth":      kind.MaxValueDepth,
+			"max_timeout_ns":       int64(kind.MaxSeconds * time.Second),
+		},
+		"problems": problems,
+	}
+}
