@@ -90,8 +90,8 @@ build_canary() {
   shift 2
   local cxx
   cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$dir/CMakeCache.txt")
-  "$cxx" -std=c++17 -g "$@" -I"$root/cpp/include" -I"$root/go" "$canary_source" \
-    "$dir/libgogoroutines_core.a" "$dir/go/libgogoroutines_go.a" -pthread -ldl -o "$out" ||
+  "$cxx" -std=c++17 -g "$@" -I"$root/cpp/include" -I"$root/go/cabi" "$canary_source" \
+    "$dir/libgogoroutines_core.a" "$dir/gogoroutines_go/libgogoroutines_go.a" -pthread -ldl -o "$out" ||
     fail "compiling the canary against $dir"
 }
 

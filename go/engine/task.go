@@ -204,6 +204,10 @@ func (t *Task) runProtected(ctx context.Context) (res kind.Result, terr *TaskErr
 	}
 }
 
+// State is the state of a task that Wait reported as finished (a final
+// state never changes; an unfinished one is the runtime's to read).
+func (t *Task) State() State { return t.state }
+
 // Result is what a finished task handed back (for a failed one, its meta
 // only). Call it once Wait reported a final state: it never changes then.
 func (t *Task) Result() kind.Result { return t.result }

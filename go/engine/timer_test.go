@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"container/heap"
@@ -6,13 +6,15 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"gogoroutines.dev/go/kind"
 )
 
 func TestTimerTaskCancelFreesItsSlot(t *testing.T) {
-	rt := NewRuntime(1)
+	rt := mustRuntime(1)
 	defer rt.Close()
-	sleeper := mustSpawn(t, rt, "sleep", []Value{vFloat("seconds", 60)}, 0)
-	echo := mustSpawn(t, rt, "echo", []Value{vStr("data", "next")}, 0)
+	sleeper := mustSpawn(t, rt, "sleep", []kind.Value{vFloat("seconds", 60)}, 0)
+	echo := mustSpawn(t, rt, "echo", []kind.Value{vStr("data", "next")}, 0)
 	if st, _ := rt.Status(echo); st != StateQueued {
 		t.Fatalf("echo behind a running sleeper is %v, want queued", st)
 	}
@@ -26,14 +28,14 @@ func TestTimerTaskCancelFreesItsSlot(t *testing.T) {
 }
 
 func TestTimerTaskTimeoutAndResult(t *testing.T) {
-	rt := NewRuntime(0)
+	rt := mustRuntime(0)
 	defer rt.Close()
-	late := mustSpawn(t, rt, "delayed", []Value{vInt("delay_ms", 60000)}, 20*time.Millisecond)
+	late := mustSpawn(t, rt, "delayed", []kind.Value{vInt("delay_ms", 60000)}, 20*time.Millisecond)
 	task, state, _ := rt.Wait(late, 5*time.Second)
 	if state != StateFailed || task.err == nil || task.err.Code != FailureTimeout {
 		t.Fatalf("delayed past its timeout: %v %+v", state, task.err)
 	}
-	onTime := mustSpawn(t, rt, "delayed", []Value{vInt("delay_ms", 10)}, time.Second)
+	onTime := mustSpawn(t, rt, "delayed", []kind.Value{vInt("delay_ms", 10)}, time.Second)
 	task, state, _ = rt.Wait(onTime, 5*time.Second)
 	if state != StateCompleted || string(task.result.Data) != "Callback executed after 10ms" {
 		t.Fatalf("delayed within its timeout: %v %q", state, task.result.Data)
@@ -41,11 +43,11 @@ func TestTimerTaskTimeoutAndResult(t *testing.T) {
 }
 
 func TestSleepersHoldNoGoroutines(t *testing.T) {
-	rt := NewRuntime(0)
+	rt := mustRuntime(0)
 	defer rt.Close()
 	before := runtime.NumGoroutine()
 	for i := 0; i < 10000; i++ {
-		mustSpawn(t, rt, "sleep", []Value{vFloat("seconds", 60)}, 0)
+		mustSpawn(t, rt, "sleep", []kind.Value{vFloat("seconds", 60)}, 0)
 	}
 	if after := runtime.NumGoroutine(); after-before > 100 {
 		t.Fatalf("10,000 sleeping tasks added %d goroutines", after-before)
@@ -65,7 +67,7 @@ func TestTimerQueueCompletesInDueOrder(t *testing.T) {
 	// Spawned latest first: the queue, not the spawn order, decides.
 	delays := []int64{60, 45, 30, 15, 0}
 	for i, ms := range delays {
-		id := mustSpawn(t, rt, "delayed", []Value{vInt("delay_ms", ms)}, 0)
+		id := mustSpawn(t, rt, "delayed", []kind.Value{vInt("delay_ms", ms)}, 0)
 		if err := rt.Watch(id, ws, uint64(i)); err != nil {
 			t.Fatal(err)
 		}
@@ -99,10 +101,10 @@ func queued(tasks []*Task) int {
 }
 
 func TestTimerQueueForgetsStoppedTasks(t *testing.T) {
-	rt := NewRuntime(0)
+	rt := mustRuntime(0)
 	tasks := make([]*Task, 999)
 	for i := range tasks {
-		task, _, err := rt.SpawnTask("sleep", []Value{vFloat("seconds", 60+float64(i%7))}, 0)
+		task, _, err := rt.SpawnTask("sleep", []kind.Value{vFloat("seconds", 60+float64(i%7))}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package main
+package exec
 
 import (
 	"bytes"
@@ -9,6 +9,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"gogoroutines.dev/go/engine"
+	"gogoroutines.dev/go/internal/testkit"
+	"gogoroutines.dev/go/kind"
 )
 
 // Benchmarks of starting and reaping short programs at concurrency 16, the
@@ -28,19 +32,19 @@ func BenchmarkExecTask(b *testing.B) { benchExecTask(b, false) }
 func BenchmarkExecTaskEnv(b *testing.B) { benchExecTask(b, true) }
 
 func benchExecTask(b *testing.B, withEnv bool) {
-	rt := NewRuntime(execBenchConcurrency)
+	rt := testkit.NewRuntime(b, execBenchConcurrency)
 	defer rt.Close()
-	var env []Value
+	var env []kind.Value
 	for _, kv := range os.Environ() {
 		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
-			env = append(env, vStr(k, v))
+			env = append(env, testkit.Str(k, v))
 		}
 	}
-	items := make([][]Value, b.N)
+	items := make([][]kind.Value, b.N)
 	for i := range items {
-		items[i] = []Value{fuzzList("argv", vStr("", "true"))}
+		items[i] = []kind.Value{testkit.List("argv", testkit.Str("", "true"))}
 		if withEnv {
-			items[i] = append(items[i], fuzzDict("env", env...))
+			items[i] = append(items[i], testkit.Map("env", env...))
 		}
 	}
 	b.ResetTimer()
@@ -51,8 +55,8 @@ func benchExecTask(b *testing.B, withEnv bool) {
 	}
 	for _, id := range ids {
 		task, state, err := rt.Wait(id, time.Minute)
-		if err != nil || state != StateCompleted {
-			b.Fatalf("task %d: state %v, %v, %v", id, state, err, task.err)
+		if err != nil || state != engine.StateCompleted {
+			b.Fatalf("task %d: state %v, %v, %v", id, state, err, task.Err())
 		}
 		rt.Release(id)
 	}

@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gogoroutines.dev/go/kind"
 )
 
 func openLane(t *testing.T, rt *Runtime, kind string, limit int, ordered bool) *Lane {
@@ -20,10 +22,10 @@ func openLane(t *testing.T, rt *Runtime, kind string, limit int, ordered bool) *
 	return l
 }
 
-func echoItems(from, n int) [][]Value {
-	items := make([][]Value, n)
+func echoItems(from, n int) [][]kind.Value {
+	items := make([][]kind.Value, n)
 	for i := range items {
-		items[i] = []Value{vStr("data", strconv.Itoa(from+i))}
+		items[i] = []kind.Value{vStr("data", strconv.Itoa(from+i))}
 	}
 	return items
 }
@@ -62,7 +64,7 @@ func TestLaneHandsOutcomesOutInInputOrder(t *testing.T) {
 func TestOrderedLaneWaitsForTheEarlierItems(t *testing.T) {
 	rt := newRT(t, 0)
 	l := openLane(t, rt, "sleep", 8, true)
-	if err := l.Feed([][]Value{{vFloat("seconds", 0.2)}, {vFloat("seconds", 0)}, {vFloat("seconds", 0)}}); err != nil {
+	if err := l.Feed([][]kind.Value{{vFloat("seconds", 0.2)}, {vFloat("seconds", 0)}, {vFloat("seconds", 0)}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _, err := l.Take(10, 1, 1<<20, 0, 50*time.Millisecond); !errors.Is(err, ErrTimeout) {
@@ -76,7 +78,7 @@ func TestOrderedLaneWaitsForTheEarlierItems(t *testing.T) {
 func TestUnorderedLaneHandsOutcomesOutAsTheyFinish(t *testing.T) {
 	rt := newRT(t, 0)
 	l := openLane(t, rt, "sleep", 8, false)
-	items := [][]Value{{vFloat("seconds", 0.3)}, {vFloat("seconds", 0.1)}, {vFloat("seconds", 0)}}
+	items := [][]kind.Value{{vFloat("seconds", 0.3)}, {vFloat("seconds", 0.1)}, {vFloat("seconds", 0)}}
 	if err := l.Feed(items); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +94,7 @@ func TestLaneRunsAtMostItsLimitAndRefillsByItself(t *testing.T) {
 	rt := newRT(t, 0)
 	group := gateGroup(t)
 	l := openLane(t, rt, "test_gate", 3, false)
-	var items [][]Value
+	var items [][]kind.Value
 	for i := range 10 {
 		items = append(items, gateArgs(fmt.Sprintf("%s#%d", group, i)))
 	}
@@ -120,7 +122,7 @@ func TestLanesShareTheRuntimeLimitWithTableTasks(t *testing.T) {
 	group := gateGroup(t)
 	task := mustSpawn(t, rt, "test_gate", gateArgs(group+"#task"), 0)
 	l := openLane(t, rt, "test_gate", 10, false)
-	if err := l.Feed([][]Value{gateArgs(group + "#a"), gateArgs(group + "#b")}); err != nil {
+	if err := l.Feed([][]kind.Value{gateArgs(group + "#a"), gateArgs(group + "#b")}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "one lane item running", func() bool { return len(book.startOrder(group)) == 2 })
@@ -149,11 +151,11 @@ func TestClosingALaneCancelsItsItemsAndFreesTheirSlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var items [][]Value
+	var items [][]kind.Value
 	for i := range 6 {
 		items = append(items, gateArgs(fmt.Sprintf("%s#%d", group, i)))
 	}
-	sleepers := [][]Value{{vFloat("seconds", 30)}}
+	sleepers := [][]kind.Value{{vFloat("seconds", 30)}}
 	if err := l.Feed(items); err != nil {
 		t.Fatal(err)
 	}
@@ -182,12 +184,12 @@ func TestClosingALaneCancelsItsItemsAndFreesTheirSlots(t *testing.T) {
 }
 
 func TestClosingTheRuntimeWakesATakeAndClosesItsLanes(t *testing.T) {
-	rt := NewRuntime(0)
+	rt := mustRuntime(0)
 	l, err := rt.OpenLane("sleep", 4, false, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Feed([][]Value{{vFloat("seconds", 30)}}); err != nil {
+	if err := l.Feed([][]kind.Value{{vFloat("seconds", 30)}}); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error)
@@ -215,9 +217,9 @@ func TestABadItemAddsNothingAndNamesItsInputIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := echoItems(5, 4)
-	bad[2] = []Value{vInt("data", 3)}
+	bad[2] = []kind.Value{vInt("data", 3)}
 	err := l.Feed(bad)
-	var argErr *ArgError
+	var argErr *kind.ArgError
 	if !errors.As(err, &argErr) || !strings.HasPrefix(err.Error(), "item 7: ") || !strings.Contains(err.Error(), "'data'") {
 		t.Fatalf("Feed with a bad item: %v", err)
 	}
@@ -231,7 +233,7 @@ func TestABadItemAddsNothingAndNamesItsInputIndex(t *testing.T) {
 	if _, err := rt.OpenLane("no such kind", 1, true, 0); err == nil {
 		t.Fatal("OpenLane accepted an unknown kind")
 	}
-	if _, err := rt.OpenLane("echo", 0, true, 0); !errors.Is(err, errInvalid) {
+	if _, err := rt.OpenLane("echo", 0, true, 0); !errors.Is(err, kind.ErrInvalidArgument) {
 		t.Fatalf("OpenLane with limit 0: %v", err)
 	}
 }
@@ -243,7 +245,7 @@ func TestLaneFailuresAreOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(l.Close)
-	if err := l.Feed([][]Value{{vFloat("seconds", 10)}, {vFloat("seconds", 0)}}); err != nil {
+	if err := l.Feed([][]kind.Value{{vFloat("seconds", 10)}, {vFloat("seconds", 0)}}); err != nil {
 		t.Fatal(err)
 	}
 	got := takeAll(t, l, 2)
@@ -254,7 +256,7 @@ func TestLaneFailuresAreOutcomes(t *testing.T) {
 		t.Fatalf("item 1: %+v", got[1])
 	}
 	fl := openLane(t, rt, "read_file", 2, false)
-	if err := fl.Feed([][]Value{{vStr("path", "/nonexistent/gogoroutines")}}); err != nil {
+	if err := fl.Feed([][]kind.Value{{vStr("path", "/nonexistent/gogoroutines")}}); err != nil {
 		t.Fatal(err)
 	}
 	if o := takeAll(t, fl, 1)[0]; o.State != StateFailed || o.Failure != FailureError || !strings.Contains(string(o.Data), "failed") {
@@ -266,9 +268,9 @@ func TestLaneFailuresAreOutcomes(t *testing.T) {
 func TestTakeBatchesWakeUpsUntilMinReadyOrLinger(t *testing.T) {
 	rt := newRT(t, 0)
 	l := openLane(t, rt, "sleep", 16, false)
-	items := make([][]Value, 10)
+	items := make([][]kind.Value, 10)
 	for i := range items {
-		items[i] = []Value{vFloat("seconds", 0.05)}
+		items[i] = []kind.Value{vFloat("seconds", 0.05)}
 	}
 	if err := l.Feed(items); err != nil {
 		t.Fatal(err)
@@ -279,7 +281,7 @@ func TestTakeBatchesWakeUpsUntilMinReadyOrLinger(t *testing.T) {
 		t.Fatalf("Take(minReady 10): %d outcomes, %v", len(got), err)
 	}
 	// One quick item and one slow: lingering 20 ms hands out the quick one alone.
-	if err := l.Feed([][]Value{{vFloat("seconds", 0)}, {vFloat("seconds", 5)}}); err != nil {
+	if err := l.Feed([][]kind.Value{{vFloat("seconds", 0)}, {vFloat("seconds", 5)}}); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -293,7 +295,7 @@ func TestTakeRespectsTheBudgetAndReportsAnOversizedOutcome(t *testing.T) {
 	rt := newRT(t, 0)
 	l := openLane(t, rt, "echo", 8, true)
 	big := strings.Repeat("x", 1000)
-	if err := l.Feed([][]Value{{vStr("data", big)}, {vStr("data", big)}, {vStr("data", "small")}}); err != nil {
+	if err := l.Feed([][]kind.Value{{vStr("data", big)}, {vStr("data", big)}, {vStr("data", "small")}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, needed, err := l.Take(10, 1, 999, 0, 0); !errors.Is(err, ErrBufferTooSmall) || needed != 1000 {
@@ -318,9 +320,9 @@ func TestLaneFedAndTakenFromTwoGoroutines(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for from := 0; from < n; from += 100 {
-			items := make([][]Value, 100)
+			items := make([][]kind.Value, 100)
 			for i := range items {
-				items[i] = []Value{vFloat("seconds", float64((from+i)%3)/1000)}
+				items[i] = []kind.Value{vFloat("seconds", float64((from+i)%3)/1000)}
 			}
 			if err := l.Feed(items); err != nil {
 				t.Error(err)
@@ -345,7 +347,7 @@ func TestASlotFreedAfterItsLaneClosedStartsWhatWaits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Feed([][]Value{gateArgs(group + "#item")}); err != nil {
+	if err := l.Feed([][]kind.Value{gateArgs(group + "#item")}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the item running", func() bool { return book.hasStarted(group + "#item") })

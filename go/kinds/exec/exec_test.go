@@ -1,53 +1,57 @@
-package main
+package exec
 
 import (
 	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"gogoroutines.dev/go/engine"
+	"gogoroutines.dev/go/internal/testkit"
+	"gogoroutines.dev/go/kind"
 )
 
 // The exec kind's behaviour as the Go side sees it (tests/test_kind_exec.py
 // covers it through Python): output, exit codes, stdin, environment, limits,
 // and that every run's processes are killed and reaped.
 
-func argv(args ...string) Value {
-	items := make([]Value, len(args))
+func argv(args ...string) kind.Value {
+	items := make([]kind.Value, len(args))
 	for i, a := range args {
-		items[i] = vStr("", a)
+		items[i] = testkit.Str("", a)
 	}
-	return Value{Name: "argv", Type: TypeList, Items: items}
+	return kind.Value{Name: "argv", Type: kind.ValueList, Items: items}
 }
 
-func envOf(kv ...string) Value {
-	items := make([]Value, 0, len(kv)/2)
+func envOf(kv ...string) kind.Value {
+	items := make([]kind.Value, 0, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
-		items = append(items, vStr(kv[i], kv[i+1]))
+		items = append(items, testkit.Str(kv[i], kv[i+1]))
 	}
-	return Value{Name: "env", Type: TypeMap, Items: items}
+	return kind.Value{Name: "env", Type: kind.ValueMap, Items: items}
 }
 
 // runExec runs an exec task to its end and returns it.
-func runExec(t *testing.T, values ...Value) *Task {
+func runExec(t *testing.T, values ...kind.Value) *engine.Task {
 	t.Helper()
-	rt := newRT(t, 0)
+	rt := testkit.NewRuntime(t, 0)
 	task, _, err := rt.SpawnTask("exec", values, 0)
 	if err != nil {
 		t.Fatalf("spawn: %v", err)
 	}
-	if _, _, err := rt.Wait(task.ID, hangGuard); err != nil {
+	if _, _, err := rt.Wait(task.ID, testkit.HangGuard); err != nil {
 		t.Fatalf("wait: %v", err)
 	}
 	return task
 }
 
-func metaInt(t *testing.T, task *Task, key string) int {
+func metaInt(t *testing.T, task *engine.Task, key string) int {
 	t.Helper()
 	v, ok := execMeta(task)[key].(int)
 	if !ok {
@@ -57,7 +61,7 @@ func metaInt(t *testing.T, task *Task, key string) int {
 }
 
 // assertReaped checks that the task's program left no zombie behind.
-func assertReaped(t *testing.T, task *Task) {
+func assertReaped(t *testing.T, task *engine.Task) {
 	t.Helper()
 	pid := metaInt(t, task, "pid")
 	var ws syscall.WaitStatus
@@ -68,7 +72,7 @@ func assertReaped(t *testing.T, task *Task) {
 
 // groupGone waits until no process is left in the process group.
 func groupGone(pgid int) bool {
-	deadline := time.Now().Add(hangGuard)
+	deadline := time.Now().Add(testkit.HangGuard)
 	for time.Now().Before(deadline) {
 		if err := syscall.Kill(-pgid, 0); err == syscall.ESRCH {
 			return true
@@ -80,8 +84,8 @@ func groupGone(pgid int) bool {
 
 func TestExecStdoutStderrAndMeta(t *testing.T) {
 	task := runExec(t, argv("sh", "-c", "echo out; echo err >&2"))
-	if task.err != nil || string(task.result.Data) != "out\n" {
-		t.Fatalf("result %q, %v", task.result.Data, task.err)
+	if task.Err() != nil || string(task.Result().Data) != "out\n" {
+		t.Fatalf("result %q, %v", task.Result().Data, task.Err())
 	}
 	if code := metaInt(t, task, "exit_code"); code != 0 {
 		t.Fatalf("exit_code %d", code)
@@ -97,9 +101,9 @@ func TestExecStdoutStderrAndMeta(t *testing.T) {
 
 func TestExecRunsInItsOwnProcessGroupUnderItsGivenName(t *testing.T) {
 	task := runExec(t, argv("sh", "-c", `echo "$0" $(ps -o pgid= -p $$)`))
-	fields := strings.Fields(string(task.result.Data))
-	if task.err != nil || len(fields) != 2 {
-		t.Fatalf("result %q, %v", task.result.Data, task.err)
+	fields := strings.Fields(string(task.Result().Data))
+	if task.Err() != nil || len(fields) != 2 {
+		t.Fatalf("result %q, %v", task.Result().Data, task.Err())
 	}
 	if fields[0] != "sh" {
 		t.Fatalf("argv[0] %q", fields[0])
@@ -110,61 +114,62 @@ func TestExecRunsInItsOwnProcessGroupUnderItsGivenName(t *testing.T) {
 }
 
 func TestExecStdin(t *testing.T) {
-	data := randomBytes(4<<20 + 3) // more than a pipe holds, both ways at once
-	task := runExec(t, argv("cat"), vBytes("stdin", data))
-	if task.err != nil || !bytes.Equal(task.result.Data, data) {
-		t.Fatalf("cat returned %d bytes, %v", len(task.result.Data), task.err)
+	data := testkit.RandomBytes(4<<20 + 3) // more than a pipe holds, both ways at once
+	task := runExec(t, argv("cat"), testkit.Bytes("stdin", data))
+	if task.Err() != nil || !bytes.Equal(task.Result().Data, data) {
+		t.Fatalf("cat returned %d bytes, %v", len(task.Result().Data), task.Err())
 	}
 	// Without stdin, the program reads end of file at once.
 	task = runExec(t, argv("cat"))
-	if task.err != nil || len(task.result.Data) != 0 {
-		t.Fatalf("cat without stdin: %q, %v", task.result.Data, task.err)
+	if task.Err() != nil || len(task.Result().Data) != 0 {
+		t.Fatalf("cat without stdin: %q, %v", task.Result().Data, task.Err())
 	}
 	// A program that does not read its stdin is not an error.
-	task = runExec(t, argv("true"), vBytes("stdin", make([]byte, 8<<20)))
-	if task.err != nil {
-		t.Fatalf("true with stdin: %v", task.err)
+	task = runExec(t, argv("true"), testkit.Bytes("stdin", make([]byte, 8<<20)))
+	if task.Err() != nil {
+		t.Fatalf("true with stdin: %v", task.Err())
 	}
 }
 
 func TestExecExitCodes(t *testing.T) {
 	task := runExec(t, argv("sh", "-c", "echo why >&2; exit 3"))
-	if task.err == nil || !strings.Contains(task.err.Message, "exited with code 3") ||
-		!strings.Contains(task.err.Message, "why") {
-		t.Fatalf("check: %v", task.err)
+	if task.Err() == nil || !strings.Contains(task.Err().Message, "exited with code 3") ||
+		!strings.Contains(task.Err().Message, "why") {
+		t.Fatalf("check: %v", task.Err())
 	}
-	task = runExec(t, argv("sh", "-c", "exit 3"), vBool("check", false))
-	if task.err != nil || metaInt(t, task, "exit_code") != 3 {
-		t.Fatalf("without check: %v, meta %v", task.err, execMeta(task))
+	task = runExec(t, argv("sh", "-c", "exit 3"), testkit.Bool("check", false))
+	if task.Err() != nil || metaInt(t, task, "exit_code") != 3 {
+		t.Fatalf("without check: %v, meta %v", task.Err(), execMeta(task))
 	}
-	task = runExec(t, argv("sh", "-c", "kill -KILL $$"), vBool("check", false))
-	if code := metaInt(t, task, "exit_code"); task.err != nil || code != -int(syscall.SIGKILL) {
-		t.Fatalf("killed by a signal: exit_code %d, %v", code, task.err)
+	task = runExec(t, argv("sh", "-c", "kill -KILL $$"), testkit.Bool("check", false))
+	if code := metaInt(t, task, "exit_code"); task.Err() != nil || code != -int(syscall.SIGKILL) {
+		t.Fatalf("killed by a signal: exit_code %d, %v", code, task.Err())
 	}
 	assertReaped(t, task)
 }
 
 func TestExecProgramsThatCannotRun(t *testing.T) {
-	task := runExec(t, argv("no-such-program-exec-test"), vBool("check", false))
-	if task.err == nil || !strings.Contains(task.err.Message, `"no-such-program-exec-test" not found`) {
-		t.Fatalf("missing program: %v", task.err)
+	task := runExec(t, argv("no-such-program-exec-test"), testkit.Bool("check", false))
+	if task.Err() == nil || !strings.Contains(task.Err().Message, `"no-such-program-exec-test" not found`) {
+		t.Fatalf("missing program: %v", task.Err())
 	}
 	script := filepath.Join(t.TempDir(), "script.sh")
 	os.WriteFile(script, []byte("#!/bin/sh\necho ran\n"), 0o644)
 	task = runExec(t, argv(script))
-	if task.err == nil || !strings.Contains(task.err.Message, "fork/exec "+script+": permission denied") {
-		t.Fatalf("not executable: %v", task.err)
+	if task.Err() == nil || !strings.Contains(task.Err().Message, "fork/exec "+script+": permission denied") {
+		t.Fatalf("not executable: %v", task.Err())
 	}
-	task = runExec(t, argv("true"), vStr("cwd", filepath.Join(t.TempDir(), "missing")))
-	if task.err == nil || !strings.Contains(task.err.Message, "missing") {
-		t.Fatalf("missing cwd: %v", task.err)
+	task = runExec(t, argv("true"), testkit.Str("cwd", filepath.Join(t.TempDir(), "missing")))
+	if task.Err() == nil || !strings.Contains(task.Err().Message, "missing") {
+		t.Fatalf("missing cwd: %v", task.Err())
 	}
 }
 
 func TestExecEnvAndCwd(t *testing.T) {
 	dir := t.TempDir()
-	// Without env the program gets Go's environment, with PWD naming cwd.
-	task := runExec(t, argv("sh", "-c", `pwd; echo "$PWD"; echo "${HOME+set}"`), vStr("cwd", dir))
+	// Without env the program gets the process's environment; the shell sets
+	// PWD to cwd.
+	task := runExec(t, argv("sh", "-c", `pwd; echo "$PWD"; echo "${HOME+set}"`), testkit.Str("cwd", dir))
 	real, _ := filepath.EvalSymlinks(dir)
 	want := real + "\n" + dir + "\n"
 	if os.Getenv("HOME") != "" {
@@ -172,27 +177,32 @@ func TestExecEnvAndCwd(t *testing.T) {
 	} else {
 		want += "\n"
 	}
-	if task.err != nil || string(task.result.Data) != want {
-		t.Fatalf("got %q, want %q (%v)", task.result.Data, want, task.err)
+	if task.Err() != nil || string(task.Result().Data) != want {
+		t.Fatalf("got %q, want %q (%v)", task.Result().Data, want, task.Err())
 	}
-	// With env the program gets exactly that, and PATH is searched in it.
+	// With env the program gets it merged over the process's environment,
+	// and PATH is searched in the result.
 	bin := t.TempDir()
 	os.WriteFile(filepath.Join(bin, "exec-test-env"),
 		[]byte("#!/bin/sh\necho \"$A|$B|$PATH|${HOME-unset}\"\n"), 0o755)
 	task = runExec(t, argv("exec-test-env"), envOf("PATH", bin+":/usr/bin:/bin", "B", "2", "A", "x y"))
-	want = "x y|2|" + bin + ":/usr/bin:/bin|unset\n"
-	if task.err != nil || string(task.result.Data) != want {
-		t.Fatalf("got %q, want %q (%v)", task.result.Data, want, task.err)
+	home, hasHome := os.LookupEnv("HOME")
+	if !hasHome {
+		home = "unset"
+	}
+	want = "x y|2|" + bin + ":/usr/bin:/bin|" + home + "\n"
+	if task.Err() != nil || string(task.Result().Data) != want {
+		t.Fatalf("got %q, want %q (%v)", task.Result().Data, want, task.Err())
 	}
 }
 
 func TestExecMaxBytesStopsAnEndlessProgram(t *testing.T) {
 	start := time.Now()
-	task := runExec(t, argv("yes"), vInt("max_bytes", 1<<20))
-	if task.err == nil || !strings.Contains(task.err.Message, "max_bytes") {
-		t.Fatalf("max_bytes: %v", task.err)
+	task := runExec(t, argv("yes"), testkit.Int("max_bytes", 1<<20))
+	if task.Err() == nil || !strings.Contains(task.Err().Message, "max_bytes") {
+		t.Fatalf("max_bytes: %v", task.Err())
 	}
-	if time.Since(start) > hangGuard/2 {
+	if time.Since(start) > testkit.HangGuard/2 {
 		t.Fatalf("took %v", time.Since(start))
 	}
 	// Stopped by a signal: SIGPIPE (its stdout is closed once refused) or
@@ -207,17 +217,17 @@ func TestExecMaxBytesStopsAnEndlessProgram(t *testing.T) {
 }
 
 func TestExecCancelKillsTheProcessGroup(t *testing.T) {
-	rt := newRT(t, 0)
+	rt := testkit.NewRuntime(t, 0)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	// The shell ignores SIGTERM: only the SIGKILL after the grace period
 	// ends it, and its background child must die too.
-	task, _, err := rt.SpawnTask("exec", []Value{
+	task, _, err := rt.SpawnTask("exec", []kind.Value{
 		argv("sh", "-c", `trap '' TERM; sleep 300 & echo $$ > "$1"; wait`, "sh", pidFile)}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var pgid int
-	for deadline := time.Now().Add(hangGuard); pgid == 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(testkit.HangGuard); pgid == 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 		text, _ := os.ReadFile(pidFile)
 		if strings.HasSuffix(string(text), "\n") {
@@ -227,7 +237,7 @@ func TestExecCancelKillsTheProcessGroup(t *testing.T) {
 	if _, err := rt.Cancel(task.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, state, err := rt.Wait(task.ID, hangGuard); err != nil || state != StateCancelled {
+	if _, state, err := rt.Wait(task.ID, testkit.HangGuard); err != nil || state != engine.StateCancelled {
 		t.Fatalf("state %v, %v", state, err)
 	}
 	if pgid == 0 || !groupGone(pgid) {
@@ -240,14 +250,14 @@ func TestExecCancelKillsTheProcessGroup(t *testing.T) {
 }
 
 func TestExecTimeoutKillsTheProcessGroup(t *testing.T) {
-	rt := newRT(t, 0)
-	task, _, err := rt.SpawnTask("exec", []Value{argv("sh", "-c", "sleep 300 & sleep 300")}, 100*time.Millisecond)
+	rt := testkit.NewRuntime(t, 0)
+	task, _, err := rt.SpawnTask("exec", []kind.Value{argv("sh", "-c", "sleep 300 & sleep 300")}, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, state, err := rt.Wait(task.ID, hangGuard); err != nil || state != StateFailed ||
-		task.err.Code != FailureTimeout {
-		t.Fatalf("state %v, %v, %v", state, err, task.err)
+	if _, state, err := rt.Wait(task.ID, testkit.HangGuard); err != nil || state != engine.StateFailed ||
+		task.Err().Code != engine.FailureTimeout {
+		t.Fatalf("state %v, %v, %v", state, err, task.Err())
 	}
 	if !groupGone(metaInt(t, task, "pid")) {
 		t.Fatal("the process group survived")
@@ -257,27 +267,25 @@ func TestExecTimeoutKillsTheProcessGroup(t *testing.T) {
 func TestExecBackgroundChildKeepingStdoutOpen(t *testing.T) {
 	start := time.Now()
 	task := runExec(t, argv("sh", "-c", "sleep 30 & echo started"))
-	if task.err != nil || string(task.result.Data) != "started\n" || metaInt(t, task, "exit_code") != 0 {
-		t.Fatalf("result %q, %v", task.result.Data, task.err)
+	if task.Err() != nil || string(task.Result().Data) != "started\n" || metaInt(t, task, "exit_code") != 0 {
+		t.Fatalf("result %q, %v", task.Result().Data, task.Err())
 	}
-	if elapsed := time.Since(start); elapsed > hangGuard/2 {
+	if elapsed := time.Since(start); elapsed > testkit.HangGuard/2 {
 		t.Fatalf("waited %v for the background child", elapsed)
 	}
 	syscall.Kill(-metaInt(t, task, "pid"), syscall.SIGKILL)
 }
 
 func TestExecStreamsLines(t *testing.T) {
-	ch := NewChannel(16)
-	h := channels.add(ch)
-	defer channels.remove(h)
-	task := runExec(t, argv("printf", `a\nb\n\nlast`), Value{Name: "stream", Type: TypeChannel, Int: int64(h)})
-	if task.err != nil || len(task.result.Data) != 0 {
-		t.Fatalf("result %q, %v", task.result.Data, task.err)
+	ch := testkit.NewChannel(t, 16)
+	task := runExec(t, argv("printf", `a\nb\n\nlast`), testkit.Stream("stream", ch))
+	if task.Err() != nil || len(task.Result().Data) != 0 {
+		t.Fatalf("result %q, %v", task.Result().Data, task.Err())
 	}
 	var got []string
 	for {
-		item, err := ch.Recv(hangGuard)
-		if errors.Is(err, ErrChannelClosed) {
+		item, err := ch.Recv(testkit.HangGuard)
+		if errors.Is(err, engine.ErrChannelClosed) {
 			break
 		}
 		if err != nil {
@@ -301,22 +309,22 @@ func openFds(t *testing.T) int {
 func TestExecManyAtOnceLeaveNothingBehind(t *testing.T) {
 	runExec(t, argv("true")) // opens the shared /dev/null
 	fds := openFds(t)
-	rt := newRT(t, 16)
-	items := make([][]Value, 200)
+	rt := testkit.NewRuntime(t, 16)
+	items := make([][]kind.Value, 200)
 	for i := range items {
-		items[i] = []Value{argv("sh", "-c", "echo $$")}
+		items[i] = []kind.Value{argv("sh", "-c", "echo $$")}
 	}
 	ids, err := rt.SpawnMany("exec", items, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range ids {
-		task, state, err := rt.Wait(id, hangGuard)
-		if err != nil || state != StateCompleted {
-			t.Fatalf("task %d: %v, %v, %v", id, state, err, task.err)
+		task, state, err := rt.Wait(id, testkit.HangGuard)
+		if err != nil || state != engine.StateCompleted {
+			t.Fatalf("task %d: %v, %v, %v", id, state, err, task.Err())
 		}
-		if pid := strconv.Itoa(metaInt(t, task, "pid")); string(task.result.Data) != pid+"\n" {
-			t.Fatalf("output %q, pid %s", task.result.Data, pid)
+		if pid := strconv.Itoa(metaInt(t, task, "pid")); string(task.Result().Data) != pid+"\n" {
+			t.Fatalf("output %q, pid %s", task.Result().Data, pid)
 		}
 		assertReaped(t, task)
 	}
@@ -326,17 +334,17 @@ func TestExecManyAtOnceLeaveNothingBehind(t *testing.T) {
 }
 
 func TestExecCancelAfterTheProgramExitedKillsWhatHoldsItsStdout(t *testing.T) {
-	rt := newRT(t, 0)
+	rt := testkit.NewRuntime(t, 0)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	// The program exits at once; its background child keeps stdout open,
 	// so the task waits (up to a second) for the pipe, and can be cancelled.
-	task, _, err := rt.SpawnTask("exec", []Value{
+	task, _, err := rt.SpawnTask("exec", []kind.Value{
 		argv("sh", "-c", `sleep 300 & echo $! > "$1"`, "sh", pidFile)}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var child int
-	for deadline := time.Now().Add(hangGuard); child == 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(testkit.HangGuard); child == 0 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
 		text, _ := os.ReadFile(pidFile)
 		if strings.HasSuffix(string(text), "\n") {
@@ -347,10 +355,10 @@ func TestExecCancelAfterTheProgramExitedKillsWhatHoldsItsStdout(t *testing.T) {
 	if _, err := rt.Cancel(task.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, state, err := rt.Wait(task.ID, hangGuard); err != nil || state != StateCancelled {
+	if _, state, err := rt.Wait(task.ID, testkit.HangGuard); err != nil || state != engine.StateCancelled {
 		t.Fatalf("state %v, %v (the task may have ended before the cancel)", state, err)
 	}
-	deadline := time.Now().Add(hangGuard)
+	deadline := time.Now().Add(testkit.HangGuard)
 	for syscall.Kill(child, 0) != syscall.ESRCH {
 		if time.Now().After(deadline) {
 			syscall.Kill(child, syscall.SIGKILL)
@@ -360,44 +368,39 @@ func TestExecCancelAfterTheProgramExitedKillsWhatHoldsItsStdout(t *testing.T) {
 	}
 }
 
-func TestExecEnvironmentIsBuiltOncePerDistinctEnv(t *testing.T) {
-	a := &Args{}
-	first, err := environment(a, map[string]string{"B": "2", "A": "1"})
-	if err != nil || strings.Join(first, " ") != "A=1 B=2" {
-		t.Fatalf("%q, %v", first, err)
+func TestExecEnvironmentIsTheCurrentOneWithEnvMergedOver(t *testing.T) {
+	k, _ := kind.Lookup("exec")
+	a := kind.NewArgs(k, nil, nil)
+	// os.Setenv writes through C's setenv in a cgo program, as Python's
+	// os.environ writes through putenv: the environment a child gets is the
+	// process's current one, not the copy Go made when it started.
+	t.Setenv("GOGO_TEST_VAR", "from-process")
+	base, err := environment(a, nil)
+	if err != nil || !slices.Contains(base, "GOGO_TEST_VAR=from-process") || !slices.IsSorted(base) {
+		t.Fatalf("environment(nil) = %q, %v", base, err)
 	}
-	again, _ := environment(a, map[string]string{"A": "1", "B": "2"})
-	if &again[0] != &first[0] {
-		t.Fatal("the same variables built a new slice")
+	if again, _ := environment(a, nil); &again[0] != &base[0] {
+		t.Fatal("an unchanged environment built a new slice")
 	}
-	for _, env := range []map[string]string{
-		{"A": "1", "B": "3"}, {"A": "1"}, {"A": "1", "B": "2", "C": ""}, {"A": "1", "C": "2"}, {},
-	} {
-		got, err := environment(a, env)
-		var want []string
-		for k, v := range env {
-			want = append(want, k+"="+v)
-		}
-		sort.Strings(want)
-		if err != nil || strings.Join(got, " ") != strings.Join(want, " ") {
-			t.Fatalf("environment(%v) = %q, %v", env, got, err)
-		}
+	over := map[string]string{"GOGO_TEST_VAR": "over", "GOGO_TEST_NEW": "1"}
+	merged, err := environment(a, over)
+	want := slices.DeleteFunc(slices.Clone(base), func(kv string) bool { return kv == "GOGO_TEST_VAR=from-process" })
+	want = append(want, "GOGO_TEST_VAR=over", "GOGO_TEST_NEW=1")
+	slices.Sort(want)
+	if err != nil || !slices.Equal(merged, want) {
+		t.Fatalf("environment(%v) = %q, %v; want %q", over, merged, err, want)
+	}
+	if again, _ := environment(a, map[string]string{"GOGO_TEST_NEW": "1", "GOGO_TEST_VAR": "over"}); &again[0] != &merged[0] {
+		t.Fatal("the same env built a new slice")
+	}
+	t.Setenv("GOGO_TEST_LATER", "x")
+	if later, _ := environment(a, nil); !slices.Contains(later, "GOGO_TEST_LATER=x") {
+		t.Fatalf("a variable set later is missing: %q", later)
 	}
 	// An invalid variable is refused whatever was built before.
-	environment(a, map[string]string{"A": "1"})
-	if _, err := environment(a, map[string]string{"A=": "1"}); err == nil {
-		t.Fatal("a name with '=' was accepted")
-	}
-	if _, err := environment(a, map[string]string{"A": "1\x00"}); err == nil {
-		t.Fatal("a value with NUL was accepted")
-	}
-	if env, err := environment(a, nil); env != nil || err != nil {
-		t.Fatalf("nil env: %q, %v", env, err)
-	}
-	// An empty env is an empty environment, not Go's.
-	for range 2 {
-		if env, err := environment(a, map[string]string{}); env == nil || len(env) != 0 || err != nil {
-			t.Fatalf("empty env: %#v, %v", env, err)
+	for _, bad := range []map[string]string{{"A=": "1"}, {"": "1"}, {"A": "1\x00"}, {"A\x00": "1"}} {
+		if _, err := environment(a, bad); err == nil {
+			t.Fatalf("env %q was accepted", bad)
 		}
 	}
 }
@@ -418,10 +421,10 @@ func TestExecRunningProgramsHoldNoThreads(t *testing.T) {
 	} else {
 		syscall.Close(int(fd))
 	}
-	rt := newRT(t, 0)
-	items := make([][]Value, 150)
+	rt := testkit.NewRuntime(t, 0)
+	items := make([][]kind.Value, 150)
 	for i := range items {
-		items[i] = []Value{argv("sleep", "0.5")}
+		items[i] = []kind.Value{argv("sleep", "0.5")}
 	}
 	ids, err := rt.SpawnMany("exec", items, 0)
 	if err != nil {
@@ -436,7 +439,7 @@ func TestExecRunningProgramsHoldNoThreads(t *testing.T) {
 		}
 	}
 	for _, id := range ids {
-		if _, state, err := rt.Wait(id, hangGuard); err != nil || state != StateCompleted {
+		if _, state, err := rt.Wait(id, testkit.HangGuard); err != nil || state != engine.StateCompleted {
 			t.Fatalf("task %d: %v, %v", id, state, err)
 		}
 	}
@@ -447,7 +450,7 @@ func TestExecRunningProgramsHoldNoThreads(t *testing.T) {
 }
 
 // execMeta is an exec task's meta, a map.
-func execMeta(task *Task) map[string]any {
-	m, _ := task.result.Meta().(map[string]any)
+func execMeta(task *engine.Task) map[string]any {
+	m, _ := task.Result().Meta().(map[string]any)
 	return m
 }

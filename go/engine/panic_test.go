@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gogoroutines.dev/go/kind"
 )
 
 // testPanicker is the function whose name must show up in a panic's stack.
@@ -21,59 +23,59 @@ type testPanicError struct{ what string }
 func (e *testPanicError) Error() string { return "custom panic error: " + e.what }
 
 func init() {
-	register(&Kind{
+	kind.Register(&kind.Kind{
 		Name:   "test_panic",
 		Doc:    "test only: panics with a message containing `value`",
-		Params: []Param{{Name: "value", Type: "str", Required: true}},
-		Prepare: func(a *Args) (Work, error) {
-			v, err := a.RequiredStr("value")
-			if err != nil {
+		Params: []kind.Param{{Name: "value", Type: kind.String, Required: true}},
+		Prepare: func(a *kind.Args) (kind.Work, error) {
+			v := a.Str("value")
+			if err := a.Err(); err != nil {
 				return nil, err
 			}
-			return func(context.Context) (Result, error) {
+			return func(context.Context) (kind.Result, error) {
 				testPanicker(v)
-				return Result{Data: []byte("unreachable")}, nil
+				return kind.Result{Data: []byte("unreachable")}, nil
 			}, nil
 		},
 	})
-	register(&Kind{
+	kind.Register(&kind.Kind{
 		Name: "test_panic_error",
 		Doc:  "test only: panics with an error value",
-		Prepare: func(a *Args) (Work, error) {
-			return func(context.Context) (Result, error) {
+		Prepare: func(a *kind.Args) (kind.Work, error) {
+			return func(context.Context) (kind.Result, error) {
 				panic(&testPanicError{what: "disk on fire"})
 			}, nil
 		},
 	})
-	register(&Kind{
+	kind.Register(&kind.Kind{
 		Name: "test_goexit",
 		Doc:  "test only: ends its goroutine with runtime.Goexit, returning nothing",
-		Prepare: func(a *Args) (Work, error) {
-			return func(context.Context) (Result, error) {
+		Prepare: func(a *kind.Args) (kind.Work, error) {
+			return func(context.Context) (kind.Result, error) {
 				runtime.Goexit()
-				return Result{}, nil
+				return kind.Result{}, nil
 			}, nil
 		},
 	})
-	register(&Kind{
+	kind.Register(&kind.Kind{
 		Name: "test_panic_nil",
 		Doc:  "test only: panics with nil",
-		Prepare: func(a *Args) (Work, error) {
-			return func(context.Context) (Result, error) {
+		Prepare: func(a *kind.Args) (kind.Work, error) {
+			return func(context.Context) (kind.Result, error) {
 				panic(nil) // recover() sees a *runtime.PanicNilError (Go >= 1.21)
 			}, nil
 		},
 	})
-	register(&Kind{
+	kind.Register(&kind.Kind{
 		Name:   "test_panic_after_cancel",
 		Doc:    "test only: waits for its context, then panics",
-		Params: []Param{{Name: "key", Type: "str", Required: true}},
-		Prepare: func(a *Args) (Work, error) {
-			key, err := a.RequiredStr("key")
-			if err != nil {
+		Params: []kind.Param{{Name: "key", Type: kind.String, Required: true}},
+		Prepare: func(a *kind.Args) (kind.Work, error) {
+			key := a.Str("key")
+			if err := a.Err(); err != nil {
 				return nil, err
 			}
-			return func(ctx context.Context) (Result, error) {
+			return func(ctx context.Context) (kind.Result, error) {
 				book.begin(key)
 				<-ctx.Done()
 				book.end(key, "ctx")
@@ -85,7 +87,7 @@ func init() {
 
 func TestPanickingTaskFails(t *testing.T) {
 	rt := newRT(t, 1)
-	id := mustSpawn(t, rt, "test_panic", []Value{vStr("value", "xyzzy-42")}, 0)
+	id := mustSpawn(t, rt, "test_panic", []kind.Value{vStr("value", "xyzzy-42")}, 0)
 	task, state := waitFinal(t, rt, id)
 	if state != StateFailed {
 		t.Fatalf("state = %v, want StateFailed", state)
@@ -120,7 +122,7 @@ func TestPanickingTaskFails(t *testing.T) {
 	}
 
 	// The panic freed the only slot: the runtime goes on working.
-	next := mustSpawn(t, rt, "echo", []Value{vStr("data", "after")}, 0)
+	next := mustSpawn(t, rt, "echo", []kind.Value{vStr("data", "after")}, 0)
 	if task, state := waitFinal(t, rt, next); state != StateCompleted || string(task.result.Data) != "after" {
 		t.Fatalf("task after a panic: %v %q", state, task.result.Data)
 	}
@@ -173,7 +175,7 @@ func TestPanicAfterCancelKeepsTheTaskCancelled(t *testing.T) {
 
 func TestPanicWithTimeoutIsStillAPanic(t *testing.T) {
 	rt := newRT(t, 0)
-	id := mustSpawn(t, rt, "test_panic", []Value{vStr("value", "v")}, time.Hour)
+	id := mustSpawn(t, rt, "test_panic", []kind.Value{vStr("value", "v")}, time.Hour)
 	task, state := waitFinal(t, rt, id)
 	if state != StateFailed || task.err == nil || task.err.Code != FailurePanic {
 		t.Fatalf("state %v, err %+v; want a FailurePanic", state, task.err)
@@ -187,7 +189,7 @@ func TestWorkEndingItsGoroutineFailsTheTask(t *testing.T) {
 	if state != StateFailed || !strings.Contains(task.err.Message, "ended its goroutine without a result") {
 		t.Fatalf("state %v, error %+v", state, task.err)
 	}
-	if next := mustSpawn(t, rt, "sleep", []Value{vFloat("seconds", 0)}, 0); next == 0 { // its slot was freed
+	if next := mustSpawn(t, rt, "sleep", []kind.Value{vFloat("seconds", 0)}, 0); next == 0 { // its slot was freed
 		t.Fatal("no id")
 	} else if _, state := waitFinal(t, rt, next); state != StateCompleted {
 		t.Fatalf("the next task: %v", state)

@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"context"
@@ -11,6 +11,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"gogoroutines.dev/go/kind"
+	// The engine is tested with the built-in kinds (and test kinds of its own).
+	_ "gogoroutines.dev/go/kinds/all"
 )
 
 // hangGuard bounds every wait in the tests. It is only a guard against hangs:
@@ -19,29 +23,45 @@ const hangGuard = 10 * time.Second
 
 // ---- helpers shared by all test files of the package ----
 
-func vFloat(name string, f float64) Value { return Value{Name: name, Type: TypeFloat, Float: f} }
-func vInt(name string, i int64) Value     { return Value{Name: name, Type: TypeInt, Int: i} }
-func vStr(name, s string) Value           { return Value{Name: name, Type: TypeStr, Bytes: []byte(s)} }
-func vBytes(name string, b []byte) Value  { return Value{Name: name, Type: TypeBytes, Bytes: b} }
-func vBool(name string, b bool) Value {
-	v := Value{Name: name, Type: TypeBool}
+func vFloat(name string, f float64) kind.Value {
+	return kind.Value{Name: name, Type: kind.ValueFloat, Float: f}
+}
+func vInt(name string, i int64) kind.Value {
+	return kind.Value{Name: name, Type: kind.ValueInt, Int: i}
+}
+func vStr(name, s string) kind.Value {
+	return kind.Value{Name: name, Type: kind.ValueStr, Bytes: []byte(s)}
+}
+func vBytes(name string, b []byte) kind.Value {
+	return kind.Value{Name: name, Type: kind.ValueBytes, Bytes: b}
+}
+func vBool(name string, b bool) kind.Value {
+	v := kind.Value{Name: name, Type: kind.ValueBool}
 	if b {
 		v.Int = 1
 	}
 	return v
 }
-func vNone(name string) Value { return Value{Name: name, Type: TypeNone} }
+func vNone(name string) kind.Value { return kind.Value{Name: name, Type: kind.ValueNone} }
 
 // newRT returns a runtime that is closed when the test ends, so that no task
 // of a test outlives it.
+func mustRuntime(maxConcurrency int) *Runtime {
+	rt, err := NewRuntime(maxConcurrency)
+	if err != nil {
+		panic(err)
+	}
+	return rt
+}
+
 func newRT(t *testing.T, maxConcurrency int) *Runtime {
 	t.Helper()
-	rt := NewRuntime(maxConcurrency)
+	rt := mustRuntime(maxConcurrency)
 	t.Cleanup(rt.Close)
 	return rt
 }
 
-func mustSpawn(t *testing.T, rt *Runtime, kind string, values []Value, timeout time.Duration) int64 {
+func mustSpawn(t *testing.T, rt *Runtime, kind string, values []kind.Value, timeout time.Duration) int64 {
 	t.Helper()
 	id, err := rt.Spawn(kind, values, timeout)
 	if err != nil {
@@ -287,54 +307,54 @@ func gateGroup(t *testing.T) string {
 // gateKey returns a key unique to this run of the test t.
 func gateKey(t *testing.T, name string) string { return gateGroup(t) + "#" + name }
 
-func gateArgs(key string) []Value { return []Value{vStr("key", key)} }
+func gateArgs(key string) []kind.Value { return []kind.Value{vStr("key", key)} }
 
 func init() {
-	register(&Kind{
+	kind.Register(&kind.Kind{
 		Name:   "test_gate",
 		Doc:    "test only: runs until its gate is opened or its context is done",
-		Params: []Param{{Name: "key", Type: "str", Required: true}},
-		Prepare: func(a *Args) (Work, error) {
-			key, err := a.RequiredStr("key")
-			if err != nil {
+		Params: []kind.Param{{Name: "key", Type: kind.String, Required: true}},
+		Prepare: func(a *kind.Args) (kind.Work, error) {
+			key := a.Str("key")
+			if err := a.Err(); err != nil {
 				return nil, err
 			}
-			return func(ctx context.Context) (Result, error) {
+			return func(ctx context.Context) (kind.Result, error) {
 				g := book.gate(key)
 				book.begin(key)
 				select {
 				case <-g:
 					book.end(key, "opened")
-					return Result{Data: []byte(key)}, nil
+					return kind.Result{Data: []byte(key)}, nil
 				case <-ctx.Done():
 					book.end(key, "ctx")
-					return Result{}, ctx.Err()
+					return kind.Result{}, ctx.Err()
 				}
 			}, nil
 		},
 	})
-	register(&Kind{
+	kind.Register(&kind.Kind{
 		Name:   "test_inline",
 		Doc:    "test only: an inline kind that returns its `data`",
-		Params: []Param{{Name: "data", Type: "str | bytes", Required: true}},
+		Params: []kind.Param{{Name: "data", Type: kind.Data, Required: true}},
 		Inline: true,
-		Prepare: func(a *Args) (Work, error) {
-			data, err := a.RequiredData("data")
-			if err != nil {
+		Prepare: func(a *kind.Args) (kind.Work, error) {
+			data := a.Data("data")
+			if err := a.Err(); err != nil {
 				return nil, err
 			}
-			return func(context.Context) (Result, error) { return Result{Data: data}, nil }, nil
+			return func(context.Context) (kind.Result, error) { return kind.Result{Data: data}, nil }, nil
 		},
 	})
-	register(&Kind{
+	kind.Register(&kind.Kind{
 		Name: "test_ctxcheck",
 		Doc:  "test only: completes at once unless its context is already done",
-		Prepare: func(a *Args) (Work, error) {
-			return func(ctx context.Context) (Result, error) {
+		Prepare: func(a *kind.Args) (kind.Work, error) {
+			return func(ctx context.Context) (kind.Result, error) {
 				if err := ctx.Err(); err != nil {
-					return Result{}, err
+					return kind.Result{}, err
 				}
-				return Result{Data: []byte("fresh")}, nil
+				return kind.Result{Data: []byte("fresh")}, nil
 			}, nil
 		},
 	})
@@ -344,7 +364,7 @@ func init() {
 
 func TestIDsStartAtOneAndAreNeverReused(t *testing.T) {
 	rt := newRT(t, 0)
-	echo := []Value{vStr("data", "x")}
+	echo := []kind.Value{vStr("data", "x")}
 
 	if id := mustSpawn(t, rt, "echo", echo, 0); id != 1 {
 		t.Fatalf("first id = %d, want 1", id)
@@ -492,7 +512,7 @@ func TestWaitUnknownID(t *testing.T) {
 
 func TestStatusOfUnknownID(t *testing.T) {
 	rt := newRT(t, 0)
-	id := mustSpawn(t, rt, "echo", []Value{vStr("data", "x")}, 0)
+	id := mustSpawn(t, rt, "echo", []kind.Value{vStr("data", "x")}, 0)
 	waitFinal(t, rt, id)
 	if err := rt.Release(id); err != nil {
 		t.Fatal(err)
@@ -589,7 +609,7 @@ func TestCancelRunningTask(t *testing.T) {
 
 func TestCancelAfterCompletionReturnsFalse(t *testing.T) {
 	rt := newRT(t, 0)
-	id := mustSpawn(t, rt, "echo", []Value{vStr("data", "kept")}, 0)
+	id := mustSpawn(t, rt, "echo", []kind.Value{vStr("data", "kept")}, 0)
 	waitFinal(t, rt, id)
 	if ok, err := rt.Cancel(id); ok || err != nil {
 		t.Fatalf("Cancel(completed) = %v, %v; want false, nil", ok, err)
@@ -600,7 +620,7 @@ func TestCancelAfterCompletionReturnsFalse(t *testing.T) {
 	}
 
 	// A failed task stays failed, too.
-	fid := mustSpawn(t, rt, "sleep", []Value{vFloat("seconds", 10)}, time.Millisecond)
+	fid := mustSpawn(t, rt, "sleep", []kind.Value{vFloat("seconds", 10)}, time.Millisecond)
 	if _, state := waitFinal(t, rt, fid); state != StateFailed {
 		t.Fatalf("timed-out task state = %v, want StateFailed", state)
 	}
@@ -656,7 +676,7 @@ func TestReleaseRunningTaskCancelsAndRemovesIt(t *testing.T) {
 
 func TestReleaseTwiceAndUnknownAreFine(t *testing.T) {
 	rt := newRT(t, 0)
-	id := mustSpawn(t, rt, "echo", []Value{vStr("data", "x")}, 0)
+	id := mustSpawn(t, rt, "echo", []kind.Value{vStr("data", "x")}, 0)
 	waitFinal(t, rt, id)
 	for i := 0; i < 2; i++ {
 		if err := rt.Release(id); err != nil {
@@ -678,7 +698,7 @@ func TestReleasedTasksLeaveStatsZeroAfterTheirWorkEnds(t *testing.T) {
 		keys = append(keys, k)
 		ids = append(ids, mustSpawn(t, rt, "test_gate", gateArgs(k), 0))
 	}
-	ids = append(ids, mustSpawn(t, rt, "echo", []Value{vStr("data", "x")}, 0))
+	ids = append(ids, mustSpawn(t, rt, "echo", []kind.Value{vStr("data", "x")}, 0))
 	waitFor(t, "two gates to start", func() bool { return len(book.startOrder(gateGroup(t))) == 2 })
 	// Queued tasks first: releasing a running one frees a slot, which a
 	// still-queued task would legitimately take.
@@ -757,16 +777,16 @@ func TestStatsInvariantUnderLoad(t *testing.T) {
 				)
 				switch (i + w) % 4 {
 				case 0: // a short sleep: completes
-					id, err = rt.Spawn("sleep", []Value{vFloat("seconds", float64(i%4)*0.001)}, 0)
+					id, err = rt.Spawn("sleep", []kind.Value{vFloat("seconds", float64(i%4)*0.001)}, 0)
 					atomic.AddInt64(&wantC, 1)
 				case 1: // an echo: completes
-					id, err = rt.Spawn("echo", []Value{vBytes("data", []byte{byte(i)})}, 0)
+					id, err = rt.Spawn("echo", []kind.Value{vBytes("data", []byte{byte(i)})}, 0)
 					atomic.AddInt64(&wantC, 1)
 				case 2: // a long sleep with a short deadline: fails
-					id, err = rt.Spawn("sleep", []Value{vFloat("seconds", 60)}, 2*time.Millisecond)
+					id, err = rt.Spawn("sleep", []kind.Value{vFloat("seconds", 60)}, 2*time.Millisecond)
 					atomic.AddInt64(&wantF, 1)
 				case 3: // a long sleep, cancelled at once
-					id, err = rt.Spawn("sleep", []Value{vInt("seconds", 60)}, 0)
+					id, err = rt.Spawn("sleep", []kind.Value{vInt("seconds", 60)}, 0)
 					if err == nil {
 						if ok, cerr := rt.Cancel(id); !ok || cerr != nil {
 							t.Errorf("Cancel(%d) = %v, %v", id, ok, cerr)
@@ -826,10 +846,10 @@ func TestStatsInvariantUnderLoad(t *testing.T) {
 // ---- Close ----
 
 func TestCloseCancelsUnfinishedTasks(t *testing.T) {
-	rt := NewRuntime(2)
+	rt := mustRuntime(2)
 	defer rt.Close()
 
-	eid := mustSpawn(t, rt, "echo", []Value{vStr("data", "done")}, 0)
+	eid := mustSpawn(t, rt, "echo", []kind.Value{vStr("data", "done")}, 0)
 	echoTask, _ := waitFinal(t, rt, eid)
 	a, b, c := gateKey(t, "a"), gateKey(t, "b"), gateKey(t, "c")
 	ida := mustSpawn(t, rt, "test_gate", gateArgs(a), 0)
@@ -880,7 +900,7 @@ func TestCloseCancelsUnfinishedTasks(t *testing.T) {
 	}
 
 	// Every later call fails with ErrClosed.
-	if id, err := rt.Spawn("echo", []Value{vStr("data", "x")}, 0); !errors.Is(err, ErrClosed) || id != 0 {
+	if id, err := rt.Spawn("echo", []kind.Value{vStr("data", "x")}, 0); !errors.Is(err, ErrClosed) || id != 0 {
 		t.Fatalf("Spawn after Close = %d, %v; want 0, ErrClosed", id, err)
 	}
 	if task, s, err := rt.Wait(eid, 0); !errors.Is(err, ErrClosed) || task != nil || s != StateNotFound {
@@ -918,7 +938,7 @@ func TestTaskTimeoutFails(t *testing.T) {
 	rt := newRT(t, 0)
 	const d = 20 * time.Millisecond
 	start := time.Now()
-	id := mustSpawn(t, rt, "sleep", []Value{vFloat("seconds", 60)}, d)
+	id := mustSpawn(t, rt, "sleep", []kind.Value{vFloat("seconds", 60)}, d)
 	task, state := waitFinal(t, rt, id)
 	elapsed := time.Since(start)
 	if state != StateFailed {
@@ -947,7 +967,7 @@ func TestTaskTimeoutFails(t *testing.T) {
 func TestTaskTimeoutNotReachedOrDisabled(t *testing.T) {
 	rt := newRT(t, 0)
 	for _, timeout := range []time.Duration{hangGuard, 0, -1, -time.Hour} {
-		id := mustSpawn(t, rt, "sleep", []Value{vFloat("seconds", 0.005)}, timeout)
+		id := mustSpawn(t, rt, "sleep", []kind.Value{vFloat("seconds", 0.005)}, timeout)
 		if task, state := waitFinal(t, rt, id); state != StateCompleted || task.err != nil {
 			t.Fatalf("timeout %v: state %v, err %v; want StateCompleted", timeout, state, task.err)
 		}
@@ -1002,7 +1022,7 @@ func TestMaxConcurrencyWithSleepTasks(t *testing.T) {
 	start := time.Now()
 	var ids []int64
 	for i := 0; i < n; i++ {
-		ids = append(ids, mustSpawn(t, rt, "sleep", []Value{vFloat("seconds", d.Seconds())}, 0))
+		ids = append(ids, mustSpawn(t, rt, "sleep", []kind.Value{vFloat("seconds", d.Seconds())}, 0))
 	}
 	for _, id := range ids {
 		if _, state := waitFinal(t, rt, id); state != StateCompleted {
@@ -1152,7 +1172,7 @@ func TestUnlimitedRuntimeRunsEverythingAtOnce(t *testing.T) {
 
 func TestSpawnTaskInlineKindFinishesDuringSpawn(t *testing.T) {
 	rt := newRT(t, 1)
-	task, state, err := rt.SpawnTask("test_inline", []Value{vStr("data", "now")}, 0)
+	task, state, err := rt.SpawnTask("test_inline", []kind.Value{vStr("data", "now")}, 0)
 	if err != nil || state != StateCompleted || task == nil {
 		t.Fatalf("SpawnTask(echo) = %v, %v, %v; want a completed task", task, state, err)
 	}
@@ -1175,14 +1195,14 @@ func TestSpawnTaskInlineKindFinishesDuringSpawn(t *testing.T) {
 	// With no free slot, an inline kind waits its turn like any other.
 	key := gateKey(t, "blocker")
 	blocker := mustSpawn(t, rt, "test_gate", gateArgs(key), 0)
-	queued, state, err := rt.SpawnTask("test_inline", []Value{vStr("data", "later")}, 0)
+	queued, state, err := rt.SpawnTask("test_inline", []kind.Value{vStr("data", "later")}, 0)
 	if err != nil || state != StateQueued {
 		t.Fatalf("SpawnTask(echo) with no free slot = %v, %v; want StateQueued", state, err)
 	}
 	if ok, err := rt.Cancel(queued.ID); !ok || err != nil {
 		t.Fatalf("Cancel(queued inline) = %v, %v; want true, nil", ok, err)
 	}
-	again, _, err := rt.SpawnTask("test_inline", []Value{vStr("data", "later")}, 0)
+	again, _, err := rt.SpawnTask("test_inline", []kind.Value{vStr("data", "later")}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1222,7 +1242,7 @@ func TestSpawnTaskReportsTheStateAfterSpawn(t *testing.T) {
 	book.open(b)
 	waitFinal(t, rt, tb.ID)
 	rt.Close()
-	if task, state, err := rt.SpawnTask("echo", []Value{vStr("data", "x")}, 0); task != nil || state != StateNotFound || !errors.Is(err, ErrClosed) {
+	if task, state, err := rt.SpawnTask("echo", []kind.Value{vStr("data", "x")}, 0); task != nil || state != StateNotFound || !errors.Is(err, ErrClosed) {
 		t.Fatalf("SpawnTask after Close = %v, %v, %v", task, state, err)
 	}
 }
@@ -1236,7 +1256,7 @@ func TestReleaseMany(t *testing.T) {
 		keys = append(keys, k)
 		ids = append(ids, mustSpawn(t, rt, "test_gate", gateArgs(k), 0))
 	}
-	eid := mustSpawn(t, rt, "echo", []Value{vStr("data", "x")}, 0)
+	eid := mustSpawn(t, rt, "echo", []kind.Value{vStr("data", "x")}, 0)
 	var tasks []*Task
 	for _, id := range ids {
 		task, _, _ := rt.Wait(id, 0)
@@ -1320,7 +1340,7 @@ func TestManyIDsAcrossTablePages(t *testing.T) {
 
 	var last int64
 	for i := 0; i < n; i++ {
-		id := mustSpawn(t, rt, "echo", []Value{vStr("data", "x")}, 0)
+		id := mustSpawn(t, rt, "echo", []kind.Value{vStr("data", "x")}, 0)
 		if id <= last {
 			t.Fatalf("id %d after %d", id, last)
 		}
@@ -1352,7 +1372,7 @@ func TestManyIDsAcrossTablePages(t *testing.T) {
 	liveList = liveList[1:]
 	checkAll(last)
 	for i := 0; i < 600; i++ { // more ids after the drop
-		id := mustSpawn(t, rt, "echo", []Value{vStr("data", "y")}, 0)
+		id := mustSpawn(t, rt, "echo", []kind.Value{vStr("data", "y")}, 0)
 		if id <= last {
 			t.Fatalf("id %d after %d", id, last)
 		}
@@ -1368,7 +1388,7 @@ func TestManyIDsAcrossTablePages(t *testing.T) {
 	}
 	checkAll(last)
 	checkZeroStats(t, rt.Stats())
-	if id := mustSpawn(t, rt, "echo", []Value{vStr("data", "z")}, 0); id != last+1 {
+	if id := mustSpawn(t, rt, "echo", []kind.Value{vStr("data", "z")}, 0); id != last+1 {
 		t.Fatalf("id after emptying the table = %d, want %d", id, last+1)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package http
 
 import (
 	"bytes"
@@ -16,6 +16,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"gogoroutines.dev/go/engine"
+	"gogoroutines.dev/go/internal/testkit"
+	"gogoroutines.dev/go/kind"
 )
 
 // The HTTP fan-out benchmarks: GETs of a 1 KiB body at concurrency 64, once
@@ -82,19 +86,19 @@ func reportFanOut(b *testing.B, cpu time.Duration, gcs uint32, dials int64) {
 
 func BenchmarkHTTPFanOutTasks(b *testing.B) {
 	url, dials := fanOutServer(b)
-	rt := NewRuntime(fanOutConcurrency)
+	rt := testkit.NewRuntime(b, fanOutConcurrency)
 	b.Cleanup(rt.Close)
 	runRound := func(n int) {
-		items := make([][]Value, n)
+		items := make([][]kind.Value, n)
 		for i := range items {
-			items[i] = []Value{vStr("url", url)}
+			items[i] = []kind.Value{testkit.Str("url", url)}
 		}
 		ids, err := rt.SpawnMany("http", items, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
 		for _, id := range ids {
-			if _, _, err := rt.Wait(id, hangGuard); err != nil {
+			if _, _, err := rt.Wait(id, testkit.HangGuard); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -103,7 +107,7 @@ func BenchmarkHTTPFanOutTasks(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, o := range outcomes {
-			if o.State != StateCompleted || len(o.Data) != fanOutBodySize {
+			if o.State != engine.StateCompleted || len(o.Data) != fanOutBodySize {
 				b.Fatalf("task %d: state %v, %d bytes: %.200s", o.ID, o.State, len(o.Data), o.Data)
 			}
 		}

@@ -1,4 +1,4 @@
-package main
+package http
 
 import (
 	"bytes"
@@ -11,6 +11,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"gogoroutines.dev/go/engine"
+	"gogoroutines.dev/go/internal/testkit"
+	"gogoroutines.dev/go/kind"
 )
 
 // httpTestServer serves:
@@ -59,24 +63,24 @@ func httpTestServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 }
 
 // httpOutcome runs one http task to its end and returns it.
-func httpOutcome(t *testing.T, rt *Runtime, values ...Value) *Task {
+func httpOutcome(t *testing.T, rt *engine.Runtime, values ...kind.Value) *engine.Task {
 	t.Helper()
-	task, _ := waitFinal(t, rt, mustSpawn(t, rt, "http", values, hangGuard))
+	task, _ := testkit.WaitFinal(t, rt, testkit.Spawn(t, rt, "http", values, testkit.HangGuard))
 	return task
 }
 
 func TestHTTPBodySizes(t *testing.T) {
 	srv, _ := httpTestServer(t)
-	rt := newRT(t, 4)
+	rt := testkit.NewRuntime(t, 4)
 	for _, path := range []string{"/len/0", "/len/1", "/len/1024", "/len/100000",
 		"/chunked/1", "/chunked/511", "/chunked/512", "/chunked/513", "/chunked/100000"} {
 		_, arg, _ := strings.Cut(path[1:], "/")
 		want, _ := strconv.Atoi(arg)
-		task := httpOutcome(t, rt, vStr("url", srv.URL+path))
-		if task.state != StateCompleted {
-			t.Fatalf("%s: state %v: %v", path, task.state, task.err)
+		task := httpOutcome(t, rt, testkit.Str("url", srv.URL+path))
+		if task.State() != engine.StateCompleted {
+			t.Fatalf("%s: state %v: %v", path, task.State(), task.Err())
 		}
-		if got := task.result.Data; len(got) != want || !bytes.Equal(got, bytes.Repeat([]byte("abcdefghij"), want/10+1)[:want]) {
+		if got := task.Result().Data; len(got) != want || !bytes.Equal(got, bytes.Repeat([]byte("abcdefghij"), want/10+1)[:want]) {
 			t.Fatalf("%s: got %d bytes, want %d", path, len(got), want)
 		}
 	}
@@ -84,21 +88,21 @@ func TestHTTPBodySizes(t *testing.T) {
 
 func TestHTTPMaxBytesBoundary(t *testing.T) {
 	srv, _ := httpTestServer(t)
-	rt := newRT(t, 4)
+	rt := testkit.NewRuntime(t, 4)
 	for _, kind := range []string{"len", "chunked"} {
 		for _, tc := range []struct {
 			size, max int64
 			ok        bool
 		}{{1000, 1000, true}, {1000, 1001, true}, {1000, 999, false}, {5000, 1, false}, {0, 1, true}} {
-			task := httpOutcome(t, rt, vStr("url", fmt.Sprintf("%s/%s/%d", srv.URL, kind, tc.size)), vInt("max_bytes", tc.max))
-			if ok := task.state == StateCompleted; ok != tc.ok {
-				t.Fatalf("%s %d bytes, max_bytes %d: state %v, err %v", kind, tc.size, tc.max, task.state, task.err)
+			task := httpOutcome(t, rt, testkit.Str("url", fmt.Sprintf("%s/%s/%d", srv.URL, kind, tc.size)), testkit.Int("max_bytes", tc.max))
+			if ok := task.State() == engine.StateCompleted; ok != tc.ok {
+				t.Fatalf("%s %d bytes, max_bytes %d: state %v, err %v", kind, tc.size, tc.max, task.State(), task.Err())
 			}
-			if tc.ok && int64(len(task.result.Data)) != tc.size {
-				t.Fatalf("%s %d bytes, max_bytes %d: got %d bytes", kind, tc.size, tc.max, len(task.result.Data))
+			if tc.ok && int64(len(task.Result().Data)) != tc.size {
+				t.Fatalf("%s %d bytes, max_bytes %d: got %d bytes", kind, tc.size, tc.max, len(task.Result().Data))
 			}
-			if !tc.ok && !strings.Contains(task.err.Message, "max_bytes") {
-				t.Fatalf("%s %d bytes, max_bytes %d: %v", kind, tc.size, tc.max, task.err)
+			if !tc.ok && !strings.Contains(task.Err().Message, "max_bytes") {
+				t.Fatalf("%s %d bytes, max_bytes %d: %v", kind, tc.size, tc.max, task.Err())
 			}
 		}
 	}
@@ -108,11 +112,11 @@ func TestHTTPMaxBytesBoundary(t *testing.T) {
 // the connection to the pool: sequential requests share one connection.
 func TestHTTPConnectionsAreReused(t *testing.T) {
 	srv, conns := httpTestServer(t)
-	rt := newRT(t, 1)
+	rt := testkit.NewRuntime(t, 1)
 	for _, path := range []string{"/len/1024", "/len/0", "/chunked/3000", "/len/70000", "/len/5"} {
 		for range 3 {
-			if task := httpOutcome(t, rt, vStr("url", srv.URL+path)); task.state != StateCompleted {
-				t.Fatalf("%s: state %v: %v", path, task.state, task.err)
+			if task := httpOutcome(t, rt, testkit.Str("url", srv.URL+path)); task.State() != engine.StateCompleted {
+				t.Fatalf("%s: state %v: %v", path, task.State(), task.Err())
 			}
 		}
 	}
@@ -122,9 +126,9 @@ func TestHTTPConnectionsAreReused(t *testing.T) {
 }
 
 // metaJSON is the task's meta as the C ABI hands it over.
-func metaJSON(t *testing.T, task *Task) map[string]any {
+func metaJSON(t *testing.T, task *engine.Task) map[string]any {
 	t.Helper()
-	doc, err := task.metaJSON()
+	doc, err := task.MetaJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,9 +141,9 @@ func metaJSON(t *testing.T, task *Task) map[string]any {
 
 func TestHTTPMeta(t *testing.T) {
 	srv, _ := httpTestServer(t)
-	rt := newRT(t, 4)
+	rt := testkit.NewRuntime(t, 4)
 
-	meta := metaJSON(t, httpOutcome(t, rt, vStr("url", srv.URL+"/multi")))
+	meta := metaJSON(t, httpOutcome(t, rt, testkit.Str("url", srv.URL+"/multi")))
 	headers, _ := meta["headers"].(map[string]any)
 	if meta["status"] != 200.0 || meta["url"] != srv.URL+"/multi" || meta["attempts"] != 1.0 || headers["X-Two"] != "a, b" {
 		t.Fatalf("meta: %v", meta)
@@ -148,15 +152,15 @@ func TestHTTPMeta(t *testing.T) {
 		t.Fatalf("elapsed: %v", meta["elapsed"])
 	}
 
-	meta = metaJSON(t, httpOutcome(t, rt, vStr("url", srv.URL+"/redirect")))
+	meta = metaJSON(t, httpOutcome(t, rt, testkit.Str("url", srv.URL+"/redirect")))
 	if meta["status"] != 200.0 || meta["url"] != srv.URL+"/len/3" {
 		t.Fatalf("followed redirect: %v", meta)
 	}
-	task := httpOutcome(t, rt, vStr("url", srv.URL+"/redirect"), vBool("follow_redirects", false), vBool("raise_for_status", false))
+	task := httpOutcome(t, rt, testkit.Str("url", srv.URL+"/redirect"), testkit.Bool("follow_redirects", false), testkit.Bool("raise_for_status", false))
 	meta = metaJSON(t, task)
 	headers, _ = meta["headers"].(map[string]any)
-	if task.state != StateCompleted || meta["status"] != 302.0 || meta["url"] != srv.URL+"/redirect" || headers["Location"] != "/len/3" {
-		t.Fatalf("unfollowed redirect: %v %v", task.state, meta)
+	if task.State() != engine.StateCompleted || meta["status"] != 302.0 || meta["url"] != srv.URL+"/redirect" || headers["Location"] != "/len/3" {
+		t.Fatalf("unfollowed redirect: %v %v", task.State(), meta)
 	}
 
 	// No response at all: status 0, no headers, the URL asked for.
@@ -166,9 +170,9 @@ func TestHTTPMeta(t *testing.T) {
 	}
 	refused := "http://" + ln.Addr().String() + "/x"
 	ln.Close()
-	task = httpOutcome(t, rt, vStr("url", refused))
+	task = httpOutcome(t, rt, testkit.Str("url", refused))
 	meta = metaJSON(t, task)
-	if task.state != StateFailed || meta["status"] != 0.0 || meta["url"] != refused || len(meta["headers"].(map[string]any)) != 0 {
-		t.Fatalf("refused: %v %v", task.state, meta)
+	if task.State() != engine.StateFailed || meta["status"] != 0.0 || meta["url"] != refused || len(meta["headers"].(map[string]any)) != 0 {
+		t.Fatalf("refused: %v %v", task.State(), meta)
 	}
 }

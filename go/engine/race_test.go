@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"gogoroutines.dev/go/kind"
 )
 
 // raceDeadline bounds each concurrency test: past it the test fails as a
@@ -35,15 +37,15 @@ func runUntil(t *testing.T, what string, f func()) {
 func raceSpawn(rt *Runtime, rng *rand.Rand) (int64, error) {
 	switch rng.IntN(5) {
 	case 0:
-		return rt.Spawn("sleep", []Value{vFloat("seconds", float64(rng.IntN(3))/1000)}, 0)
+		return rt.Spawn("sleep", []kind.Value{vFloat("seconds", float64(rng.IntN(3))/1000)}, 0)
 	case 1:
-		return rt.Spawn("echo", []Value{vBytes("data", []byte{0, byte(rng.IntN(256))})}, 0)
+		return rt.Spawn("echo", []kind.Value{vBytes("data", []byte{0, byte(rng.IntN(256))})}, 0)
 	case 2:
-		return rt.Spawn("delayed", []Value{vInt("delay_ms", int64(rng.IntN(2)))}, 0)
+		return rt.Spawn("delayed", []kind.Value{vInt("delay_ms", int64(rng.IntN(2)))}, 0)
 	case 3: // fails on its own deadline
-		return rt.Spawn("sleep", []Value{vFloat("seconds", 60)}, time.Duration(1+rng.IntN(2))*time.Millisecond)
+		return rt.Spawn("sleep", []kind.Value{vFloat("seconds", 60)}, time.Duration(1+rng.IntN(2))*time.Millisecond)
 	default:
-		return rt.Spawn("echo", []Value{vStr("data", "x")}, time.Hour)
+		return rt.Spawn("echo", []kind.Value{vStr("data", "x")}, time.Hour)
 	}
 }
 
@@ -53,7 +55,7 @@ func TestConcurrentMixedOperations(t *testing.T) {
 		iterations = 150
 		limit      = 4
 	)
-	rt := NewRuntime(limit)
+	rt := mustRuntime(limit)
 	defer rt.Close()
 
 	var (
@@ -177,7 +179,7 @@ func TestConcurrentMixedOperations(t *testing.T) {
 			case 9: // spawn, cancel and wait on a task of its own
 				op = "Spawn+Cancel+Wait"
 				var id int64
-				id, err = rt.Spawn("echo", []Value{vStr("data", "c")}, 0)
+				id, err = rt.Spawn("echo", []kind.Value{vStr("data", "c")}, 0)
 				if err != nil {
 					if !errors.Is(err, ErrClosed) {
 						fail("Spawn: unexpected error %v", err)
@@ -260,13 +262,13 @@ func TestConcurrentMixedOperations(t *testing.T) {
 	if len(allIDs) == 0 {
 		t.Fatal("no task was spawned")
 	}
-	if _, err := rt.Spawn("echo", []Value{vStr("data", "x")}, 0); !errors.Is(err, ErrClosed) {
+	if _, err := rt.Spawn("echo", []kind.Value{vStr("data", "x")}, 0); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Spawn after the test = %v, want ErrClosed", err)
 	}
 }
 
 func TestCloseWakesConcurrentWaiters(t *testing.T) {
-	rt := NewRuntime(5)
+	rt := mustRuntime(5)
 	defer rt.Close()
 	const n = 20
 	var (
@@ -356,12 +358,12 @@ func TestCancelRacesCompletion(t *testing.T) {
 			go func(w int) {
 				defer wg.Done()
 				for i := 0; i < per; i++ {
-					values := []Value{vStr("data", "d")}
-					kind := "echo"
+					values := []kind.Value{vStr("data", "d")}
+					name := "echo"
 					if (i+w)%2 == 0 {
-						kind, values = "sleep", []Value{vInt("seconds", 0)}
+						name, values = "sleep", []kind.Value{vInt("seconds", 0)}
 					}
-					id, err := rt.Spawn(kind, values, 0)
+					id, err := rt.Spawn(name, values, 0)
 					if err != nil {
 						t.Errorf("Spawn: %v", err)
 						return
@@ -410,7 +412,7 @@ func TestReleaseRacesCompletion(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := 0; i < per; i++ {
-					id, err := rt.Spawn("sleep", []Value{vInt("seconds", 0)}, 0)
+					id, err := rt.Spawn("sleep", []kind.Value{vInt("seconds", 0)}, 0)
 					if err != nil {
 						t.Errorf("Spawn: %v", err)
 						return

@@ -1,4 +1,4 @@
-package main
+package all_test
 
 import (
 	"encoding/binary"
@@ -11,6 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"gogoroutines.dev/go/internal/testkit"
+	"gogoroutines.dev/go/kind"
+	_ "gogoroutines.dev/go/kinds/all"
 )
 
 // Fuzzing of argument decoding and validation: the values a spawn hands to
@@ -18,10 +22,10 @@ import (
 //
 //	go test -run '^$' -fuzz FuzzPrepare -fuzztime 10s
 //
-// FuzzPrepare builds a []Value from fuzzed bytes and calls prepare(nil, kind,
+// FuzzPrepare builds a []kind.Value from fuzzed bytes and calls kind.Prepare(nil, kind,
 // values) for the fuzzed kind name and for every registered kind. Whatever
 // the input, prepare must not panic, and it either succeeds with work to run
-// or fails with an *ArgError (a bad argument) or an *UnknownKindError. The
+// or fails with an *kind.ArgError (a bad argument) or an *kind.UnknownKindError. The
 // work is never run: the inputs include exec argv and write_file paths.
 //
 // The seed corpus lives in testdata/fuzz/FuzzPrepare/; `go test` runs it as
@@ -47,8 +51,8 @@ func fuzzNameTable() []string {
 		have[n] = true
 	}
 	var extra []string
-	for _, name := range kindNames() {
-		for _, p := range kinds[name].Params {
+	for _, name := range kind.Names() {
+		for _, p := range lookup(name).Params {
 			if !have[p.Name] {
 				have[p.Name] = true
 				extra = append(extra, p.Name)
@@ -109,20 +113,20 @@ const (
 	fuzzRawName   = 0xf0
 )
 
-func fuzzValue(r *fuzzReader, names []string, depth int) Value {
+func fuzzValue(r *fuzzReader, names []string, depth int) kind.Value {
 	tag := r.byte()
-	v := Value{Type: ValueType(tag & 0x0f)}
+	v := kind.Value{Type: kind.ValueType(tag & 0x0f)}
 	if nb := r.byte(); nb < fuzzRawName {
 		v.Name = names[int(nb)%len(names)]
 	} else {
 		v.Name = string(r.chunk())
 	}
 	switch v.Type {
-	case TypeStr, TypeBytes:
+	case kind.ValueStr, kind.ValueBytes:
 		v.Bytes = r.chunk()
-	case TypeFloat:
+	case kind.ValueFloat:
 		v.Float = math.Float64frombits(r.u64())
-	case TypeList, TypeMap:
+	case kind.ValueList, kind.ValueMap:
 		n := int(r.byte()) % fuzzMaxItems
 		if depth >= fuzzMaxDepth {
 			n = 0
@@ -137,10 +141,10 @@ func fuzzValue(r *fuzzReader, names []string, depth int) Value {
 }
 
 // fuzzValues decodes a whole input into the arguments of one spawn.
-func fuzzValues(data []byte, names []string) []Value {
+func fuzzValues(data []byte, names []string) []kind.Value {
 	r := &fuzzReader{b: data}
 	n := int(r.byte()) % fuzzMaxValues
-	values := make([]Value, 0, n)
+	values := make([]kind.Value, 0, n)
 	for i := 0; i < n; i++ {
 		values = append(values, fuzzValue(r, names, 0))
 	}
@@ -149,47 +153,47 @@ func fuzzValues(data []byte, names []string) []Value {
 
 // checkPrepare calls prepare and fails t unless it returned work or one of
 // the two errors a bad spawn may give.
-func checkPrepare(t *testing.T, kind string, values []Value) {
+func checkPrepare(t *testing.T, name string, values []kind.Value) {
 	t.Helper()
 	var (
-		k   *Kind
-		p   plan
+		k   *kind.Kind
+		p   kind.Plan
 		err error
 	)
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				t.Fatalf("prepare(%q) panicked: %v\nvalues: %s", kind, r, describeValues(values))
+				t.Fatalf("prepare(%q) panicked: %v\nvalues: %s", name, r, describeValues(values))
 			}
 		}()
-		k, p, err = prepare(nil, kind, values)
+		k, p, err = kind.Prepare(nil, name, values)
 	}()
-	var argErr *ArgError
-	var kindErr *UnknownKindError
+	var argErr *kind.ArgError
+	var kindErr *kind.UnknownKindError
 	switch {
 	case err == nil:
-		if k == nil || (p.work == nil && !p.timed) || k.Name != kind {
-			t.Fatalf("prepare(%q) succeeded with kind %v and plan %+v", kind, k, p)
+		if k == nil || p.Work == nil || k.Name != name {
+			t.Fatalf("prepare(%q) succeeded with kind %v and plan %+v", name, k, p)
 		}
 	case errors.As(err, &argErr):
-		if _, known := kinds[kind]; !known || argErr.Kind != kind {
-			t.Fatalf("prepare(%q): ArgError for kind %q", kind, argErr.Kind)
+		if _, known := kind.Lookup(name); !known || argErr.Kind != name {
+			t.Fatalf("prepare(%q): ArgError for kind %q", name, argErr.Kind)
 		}
-		if msg := err.Error(); !strings.HasPrefix(msg, kind+": ") {
-			t.Fatalf("prepare(%q): message %q does not start with the kind", kind, msg)
+		if msg := err.Error(); !strings.HasPrefix(msg, name+": ") {
+			t.Fatalf("prepare(%q): message %q does not start with the kind", name, msg)
 		}
 	case errors.As(err, &kindErr):
-		if _, known := kinds[kind]; known || kindErr.Name != kind {
-			t.Fatalf("prepare(%q): UnknownKindError for %q", kind, kindErr.Name)
+		if _, known := kind.Lookup(name); known || kindErr.Name != name {
+			t.Fatalf("prepare(%q): UnknownKindError for %q", name, kindErr.Name)
 		}
 		_ = err.Error()
 	default:
-		t.Fatalf("prepare(%q): error %T %v, want *ArgError or *UnknownKindError\nvalues: %s",
-			kind, err, err, describeValues(values))
+		t.Fatalf("prepare(%q): error %T %v, want *kind.ArgError or *kind.UnknownKindError\nvalues: %s",
+			name, err, err, describeValues(values))
 	}
 }
 
-func describeValues(values []Value) string {
+func describeValues(values []kind.Value) string {
 	parts := make([]string, len(values))
 	for i, v := range values {
 		parts[i] = fmt.Sprintf("%q:%s", v.Name, v.Type)
@@ -202,13 +206,13 @@ func FuzzPrepare(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s.kind, s.data)
 	}
-	f.Fuzz(func(t *testing.T, kind string, data []byte) {
+	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		// The fuzzed kind name: a registered kind or an UnknownKindError.
-		checkPrepare(t, kind, fuzzValues(data, names))
+		checkPrepare(t, name, fuzzValues(data, names))
 		// The same arguments for every kind (decoded afresh: prepare gets
 		// values of its own, as it does from the C ABI).
-		for _, name := range kindNames() {
-			checkPrepare(t, name, fuzzValues(data, names))
+		for _, known := range kind.Names() {
+			checkPrepare(t, known, fuzzValues(data, names))
 		}
 	})
 }
@@ -230,7 +234,7 @@ func (e *fuzzEncoder) chunk(b []byte) {
 	e.buf = append(e.buf, b...)
 }
 
-func (e *fuzzEncoder) value(v Value) {
+func (e *fuzzEncoder) value(v kind.Value) {
 	e.buf = append(e.buf, byte(v.Type)&0x0f)
 	index := -1
 	for i, n := range e.names {
@@ -246,11 +250,11 @@ func (e *fuzzEncoder) value(v Value) {
 		e.chunk([]byte(v.Name))
 	}
 	switch v.Type {
-	case TypeStr, TypeBytes:
+	case kind.ValueStr, kind.ValueBytes:
 		e.chunk(v.Bytes)
-	case TypeFloat:
+	case kind.ValueFloat:
 		e.buf = binary.LittleEndian.AppendUint64(e.buf, math.Float64bits(v.Float))
-	case TypeList, TypeMap:
+	case kind.ValueList, kind.ValueMap:
 		e.buf = append(e.buf, byte(len(v.Items)))
 		for _, item := range v.Items {
 			e.value(item)
@@ -260,7 +264,7 @@ func (e *fuzzEncoder) value(v Value) {
 	}
 }
 
-func encodeValues(values []Value) []byte {
+func encodeValues(values []kind.Value) []byte {
 	e := &fuzzEncoder{names: fuzzNames, buf: []byte{byte(len(values))}}
 	for _, v := range values {
 		e.value(v)
@@ -274,76 +278,76 @@ type fuzzSeed struct {
 	data []byte
 }
 
-func fuzzList(name string, items ...Value) Value {
-	return Value{Name: name, Type: TypeList, Items: items}
+func fuzzList(name string, items ...kind.Value) kind.Value {
+	return kind.Value{Name: name, Type: kind.ValueList, Items: items}
 }
-func fuzzDict(name string, items ...Value) Value {
-	return Value{Name: name, Type: TypeMap, Items: items}
+func fuzzDict(name string, items ...kind.Value) kind.Value {
+	return kind.Value{Name: name, Type: kind.ValueMap, Items: items}
 }
 
 // fuzzSeeds are valid spawns of every kind and the edge cases of each
 // accessor: they start the fuzzer next to the interesting branches.
 func fuzzSeeds() []fuzzSeed {
-	manyArgs := make([]Value, 65)
+	manyArgs := make([]kind.Value, 65)
 	for i := range manyArgs {
-		manyArgs[i] = vInt("arg"+strconv.Itoa(i), int64(i))
+		manyArgs[i] = testkit.Int("arg"+strconv.Itoa(i), int64(i))
 	}
-	nested := vStr("leaf", "x")
+	nested := testkit.Str("leaf", "x")
 	for i := 0; i < 6; i++ {
 		nested = fuzzList("data", nested)
 	}
 	seeds := []struct {
 		name   string
 		kind   string
-		values []Value
+		values []kind.Value
 	}{
 		{"empty", "goroutine", nil},
-		{"unknown_kind", "no_such_kind", []Value{vStr("data", "x")}},
-		{"kind_with_nul", "echo\x00", []Value{vStr("data", "x")}},
-		{"echo_str", "echo", []Value{vStr("data", "hello")}},
-		{"echo_nul_bytes", "echo", []Value{vBytes("data", []byte("a\x00b\xff"))}},
-		{"echo_none", "echo", []Value{vNone("data")}},
-		{"echo_wrong_type", "echo", []Value{vInt("data", 1)}},
-		{"echo_extra", "echo", []Value{vStr("data", "x"), vInt("extra\x00name", 1)}},
-		{"echo_duplicate", "echo", []Value{vStr("data", "x"), vStr("data", "y")}},
-		{"invalid_type_code", "echo", []Value{{Name: "data", Type: ValueType(15), Int: 1}}},
-		{"type_code_8", "echo", []Value{vStr("data", "x"), {Name: "extra", Type: ValueType(8), Int: 1}}},
+		{"unknown_kind", "no_such_kind", []kind.Value{testkit.Str("data", "x")}},
+		{"kind_with_nul", "echo\x00", []kind.Value{testkit.Str("data", "x")}},
+		{"echo_str", "echo", []kind.Value{testkit.Str("data", "hello")}},
+		{"echo_nul_bytes", "echo", []kind.Value{testkit.Bytes("data", []byte("a\x00b\xff"))}},
+		{"echo_none", "echo", []kind.Value{testkit.None("data")}},
+		{"echo_wrong_type", "echo", []kind.Value{testkit.Int("data", 1)}},
+		{"echo_extra", "echo", []kind.Value{testkit.Str("data", "x"), testkit.Int("extra\x00name", 1)}},
+		{"echo_duplicate", "echo", []kind.Value{testkit.Str("data", "x"), testkit.Str("data", "y")}},
+		{"invalid_type_code", "echo", []kind.Value{{Name: "data", Type: kind.ValueType(15), Int: 1}}},
+		{"type_code_8", "echo", []kind.Value{testkit.Str("data", "x"), {Name: "extra", Type: kind.ValueType(8), Int: 1}}},
 		{"too_many_args", "echo", manyArgs},
-		{"task", "task", []Value{vStr("task", "Fetch users")}},
-		{"delayed", "delayed", []Value{vInt("delay_ms", 20)}},
-		{"delayed_negative", "delayed", []Value{vInt("delay_ms", -1)}},
-		{"delayed_min_int", "delayed", []Value{vInt("delay_ms", math.MinInt64)}},
-		{"delayed_max_int", "delayed", []Value{vInt("delay_ms", math.MaxInt64)}},
-		{"sleep", "sleep", []Value{vFloat("seconds", 0.5)}},
-		{"sleep_nan", "sleep", []Value{vFloat("seconds", math.NaN())}},
-		{"sleep_inf", "sleep", []Value{vFloat("seconds", math.Inf(1))}},
-		{"sleep_neg_inf", "sleep", []Value{vFloat("seconds", math.Inf(-1))}},
-		{"sleep_neg_zero", "sleep", []Value{vFloat("seconds", math.Copysign(0, -1))}},
-		{"sleep_max_seconds", "sleep", []Value{vFloat("seconds", maxSeconds)}},
-		{"sleep_int", "sleep", []Value{vInt("seconds", 1)}},
-		{"read_file", "read_file", []Value{vStr("path", "/nonexistent"), vInt("max_bytes", 10)}},
-		{"write_file", "write_file", []Value{vStr("path", "/nonexistent/x"), vBytes("data", []byte{0})}},
-		{"hash_data", "hash", []Value{vBytes("data", []byte("abc")), vStr("algorithm", "sha512")}},
-		{"hash_both", "hash", []Value{vBytes("data", []byte("abc")), vStr("path", "/x")}},
-		{"hash_bad_algorithm", "hash", []Value{vBytes("data", nil), vStr("algorithm", "crc32")}},
-		{"gzip_level", "gzip", []Value{vBytes("data", []byte("abc")), vInt("level", 9)}},
-		{"gzip_bad_level", "gzip", []Value{vBytes("data", []byte("abc")), vInt("level", 99)}},
-		{"gunzip", "gunzip", []Value{vBytes("data", []byte{0x1f, 0x8b}), vInt("max_bytes", 1)}},
-		{"exec", "exec", []Value{fuzzList("argv", vStr("", "/bin/echo"), vStr("", "a;b")),
-			vBytes("stdin", []byte("in")), fuzzDict("env", vStr("K", "V")), vStr("cwd", "/"),
-			vBool("check", false), vInt("max_bytes", 100)}},
-		{"exec_empty_argv", "exec", []Value{fuzzList("argv")}},
-		{"exec_argv_not_str", "exec", []Value{fuzzList("argv", vInt("", 1))}},
-		{"exec_env_bad_name", "exec", []Value{fuzzList("argv", vStr("", "x")), fuzzDict("env", vStr("A=B", "C"))}},
-		{"http", "http", []Value{vStr("url", "http://127.0.0.1:1/x"), vStr("method", "POST"),
-			fuzzDict("headers", vStr("X-A", "b")), vBytes("body", []byte("b")), vInt("retries", 2),
-			vFloat("backoff", 0.01), vInt("max_bytes", 1), vBool("follow_redirects", false),
-			vBool("raise_for_status", false), vBool("verify", false)}},
-		{"http_bad_url", "http", []Value{vStr("url", "ftp://%zz")}},
-		{"http_bad_method", "http", []Value{vStr("url", "http://h/"), vStr("method", "GET X")}},
-		{"http_header_crlf", "http", []Value{vStr("url", "http://h/"), fuzzDict("headers", vStr("A", "b\r\nC: d"))}},
-		{"nested_deep", "echo", []Value{nested}},
-		{"map_of_lists", "http", []Value{vStr("url", "http://h/"), fuzzDict("headers", fuzzList("A", vStr("", "x")))}},
+		{"task", "task", []kind.Value{testkit.Str("task", "Fetch users")}},
+		{"delayed", "delayed", []kind.Value{testkit.Int("delay_ms", 20)}},
+		{"delayed_negative", "delayed", []kind.Value{testkit.Int("delay_ms", -1)}},
+		{"delayed_min_int", "delayed", []kind.Value{testkit.Int("delay_ms", math.MinInt64)}},
+		{"delayed_max_int", "delayed", []kind.Value{testkit.Int("delay_ms", math.MaxInt64)}},
+		{"sleep", "sleep", []kind.Value{testkit.Float("seconds", 0.5)}},
+		{"sleep_nan", "sleep", []kind.Value{testkit.Float("seconds", math.NaN())}},
+		{"sleep_inf", "sleep", []kind.Value{testkit.Float("seconds", math.Inf(1))}},
+		{"sleep_neg_inf", "sleep", []kind.Value{testkit.Float("seconds", math.Inf(-1))}},
+		{"sleep_neg_zero", "sleep", []kind.Value{testkit.Float("seconds", math.Copysign(0, -1))}},
+		{"sleep_max_seconds", "sleep", []kind.Value{testkit.Float("seconds", kind.MaxSeconds)}},
+		{"sleep_int", "sleep", []kind.Value{testkit.Int("seconds", 1)}},
+		{"read_file", "read_file", []kind.Value{testkit.Str("path", "/nonexistent"), testkit.Int("max_bytes", 10)}},
+		{"write_file", "write_file", []kind.Value{testkit.Str("path", "/nonexistent/x"), testkit.Bytes("data", []byte{0})}},
+		{"hash_data", "hash", []kind.Value{testkit.Bytes("data", []byte("abc")), testkit.Str("algorithm", "sha512")}},
+		{"hash_both", "hash", []kind.Value{testkit.Bytes("data", []byte("abc")), testkit.Str("path", "/x")}},
+		{"hash_bad_algorithm", "hash", []kind.Value{testkit.Bytes("data", nil), testkit.Str("algorithm", "crc32")}},
+		{"gzip_level", "gzip", []kind.Value{testkit.Bytes("data", []byte("abc")), testkit.Int("level", 9)}},
+		{"gzip_bad_level", "gzip", []kind.Value{testkit.Bytes("data", []byte("abc")), testkit.Int("level", 99)}},
+		{"gunzip", "gunzip", []kind.Value{testkit.Bytes("data", []byte{0x1f, 0x8b}), testkit.Int("max_bytes", 1)}},
+		{"exec", "exec", []kind.Value{fuzzList("argv", testkit.Str("", "/bin/echo"), testkit.Str("", "a;b")),
+			testkit.Bytes("stdin", []byte("in")), fuzzDict("env", testkit.Str("K", "V")), testkit.Str("cwd", "/"),
+			testkit.Bool("check", false), testkit.Int("max_bytes", 100)}},
+		{"exec_empty_argv", "exec", []kind.Value{fuzzList("argv")}},
+		{"exec_argv_not_str", "exec", []kind.Value{fuzzList("argv", testkit.Int("", 1))}},
+		{"exec_env_bad_name", "exec", []kind.Value{fuzzList("argv", testkit.Str("", "x")), fuzzDict("env", testkit.Str("A=B", "C"))}},
+		{"http", "http", []kind.Value{testkit.Str("url", "http://127.0.0.1:1/x"), testkit.Str("method", "POST"),
+			fuzzDict("headers", testkit.Str("X-A", "b")), testkit.Bytes("body", []byte("b")), testkit.Int("retries", 2),
+			testkit.Float("backoff", 0.01), testkit.Int("max_bytes", 1), testkit.Bool("follow_redirects", false),
+			testkit.Bool("raise_for_status", false), testkit.Bool("verify", false)}},
+		{"http_bad_url", "http", []kind.Value{testkit.Str("url", "ftp://%zz")}},
+		{"http_bad_method", "http", []kind.Value{testkit.Str("url", "http://h/"), testkit.Str("method", "GET X")}},
+		{"http_header_crlf", "http", []kind.Value{testkit.Str("url", "http://h/"), fuzzDict("headers", testkit.Str("A", "b\r\nC: d"))}},
+		{"nested_deep", "echo", []kind.Value{nested}},
+		{"map_of_lists", "http", []kind.Value{testkit.Str("url", "http://h/"), fuzzDict("headers", fuzzList("A", testkit.Str("", "x")))}},
 	}
 	out := make([]fuzzSeed, len(seeds))
 	for i, s := range seeds {
@@ -356,11 +360,11 @@ func fuzzSeeds() []fuzzSeed {
 // so that the committed corpus means what fuzzSeeds says.
 func TestFuzzEncodingRoundTrips(t *testing.T) {
 	names := fuzzNameTable()
-	values := []Value{
-		vStr("data", "a\x00b"), vBytes("odd name", make([]byte, 300)), vInt("seconds", math.MinInt64),
-		vFloat("backoff", -0.5), vBool("verify", true), vNone("path"),
-		fuzzList("argv", vStr("", "x"), fuzzList("", vInt("", 1))), fuzzDict("env", vStr("K", "V")),
-		{Name: "data", Type: ValueType(12), Int: -5},
+	values := []kind.Value{
+		testkit.Str("data", "a\x00b"), testkit.Bytes("odd name", make([]byte, 300)), testkit.Int("seconds", math.MinInt64),
+		testkit.Float("backoff", -0.5), testkit.Bool("verify", true), testkit.None("path"),
+		fuzzList("argv", testkit.Str("", "x"), fuzzList("", testkit.Int("", 1))), fuzzDict("env", testkit.Str("K", "V")),
+		{Name: "data", Type: kind.ValueType(12), Int: -5},
 	}
 	got := fuzzValues(encodeValues(values), names)
 	if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", normalize(values)) {
@@ -369,10 +373,10 @@ func TestFuzzEncodingRoundTrips(t *testing.T) {
 }
 
 // normalize gives values the shape the decoder produces (empty, not nil, payloads).
-func normalize(values []Value) []Value {
-	out := make([]Value, len(values))
+func normalize(values []kind.Value) []kind.Value {
+	out := make([]kind.Value, len(values))
 	for i, v := range values {
-		if v.Type == TypeStr || v.Type == TypeBytes {
+		if v.Type == kind.ValueStr || v.Type == kind.ValueBytes {
 			v.Bytes = append([]byte{}, v.Bytes...)
 		}
 		if v.Items != nil {
@@ -412,4 +416,10 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			t.Fatalf("%s differs from fuzzSeeds (GOGO_WRITE_FUZZ_SEEDS=1 rewrites it)", path)
 		}
 	}
+}
+
+// lookup returns the registered kind named name.
+func lookup(name string) *kind.Kind {
+	k, _ := kind.Lookup(name)
+	return k
 }
