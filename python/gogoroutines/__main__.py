@@ -66,7 +66,7 @@ def print_info() -> None:
         types = [_PYTHON_TYPES.get(p["type"], p["type"]) for p in params]
         name_width = max((len(p["name"]) for p in params), default=0)
         type_width = max((len(t) for t in types), default=0)
-        for p, type_name in zip(params, types):
+        for p, type_name in zip(params, types, strict=True):
             default = "required" if p["required"] else f"default {_python_default(p['default'])}"
             print(
                 f"      {p['name']:<{name_width}}  {type_name:<{type_width}}  "
