@@ -144,7 +144,8 @@ function(_gogoroutines_go_archive target)
     DEPENDS ${sources}
     COMMENT "Building the Go archive ${target}"
     VERBATIM)
-  add_custom_target(${target}_build DEPENDS "${archive}")
+  # ALL: the install copies the archive, whether or not a target of this build links it.
+  add_custom_target(${target}_build ALL DEPENDS "${archive}")
 
   add_library(${target} STATIC IMPORTED GLOBAL)
   set_target_properties(${target} PROPERTIES IMPORTED_LOCATION "${archive}")
