@@ -527,12 +527,13 @@ def test_a_runtime_cannot_reach_the_tasks_of_another(seed):
                     call(task_id)
             assert core.status(task_id) == Status.NOT_FOUND
             core.release(task_id)  # releasing what b does not have touches nothing
-            [(collected_id, state, _, _)] = core.collect([task_id])
-            assert (collected_id, state) == (task_id, Status.NOT_FOUND)
-            waitset = gogoroutines._loader.load_core().WaitSet()
-            with pytest.raises(TaskNotFound):
-                waitset.watch_ids(core, [task_id], [0])
-            waitset.close()
+        # Waiting watches Task objects, each bound to its runtime: b's task 1 and a's task 1
+        # are told apart, and a's running task 6 is not reported finished through b.
+        assert gogoroutines.wait([mine, secrets[0], sleeper], timeout=0.5) == (
+            {mine, secrets[0]},
+            {sleeper},
+        )
+        assert set(gogoroutines.as_completed([mine, secrets[0]], timeout=5)) == {mine, secrets[0]}
         # The seed API works on the default runtime: a's ids mean nothing there either.
         assert gogoroutines.go_check_status(6) == -1
         with pytest.raises(TaskNotFound):

@@ -45,7 +45,7 @@ void lane_feed(PyLane& self, const py::list& items) {
 
 // Lane.take(timeout, max, min_ready, linger): (outcomes, others): the outcomes
 // handed out, each a str (a completed item's result) or, for anything else,
-// a tuple (id, status, timed_out, value) as Runtime.collect() reports it, and
+// a tuple (id, status, timed_out, value), and
 // how many are such tuples (0 lets the caller yield the list as it is). No
 // outcomes means the timeout ran out.
 py::tuple lane_take(PyLane& self, std::optional<double> timeout, std::size_t max,

@@ -67,23 +67,6 @@ void register_waitset(py::module_& m) {
       .def(py::init<bool>(), py::arg("with_fd") = false)
       .def_property_readonly("fd", &gg::WaitSet::fd)
       .def("watch", &watch_tasks, py::arg("tasks"), py::arg("tags"))
-      .def(
-          "watch_ids",
-          [](gg::WaitSet& ws, const gg::Runtime& rt, const py::sequence& ids,
-             const py::sequence& tags) {
-            std::vector<std::int64_t> id_list(ids.size());
-            for (std::size_t i = 0; i < id_list.size(); ++i) {
-              id_list[i] = ids[i].cast<std::int64_t>();
-            }
-            std::vector<std::uint64_t> tag_list(tags.size());
-            if (tag_list.size() != id_list.size())
-              throw_invalid("watch_ids() needs one tag per id");
-            for (std::size_t i = 0; i < tag_list.size(); ++i) {
-              tag_list[i] = tags[i].cast<std::uint64_t>();
-            }
-            ws.watch(rt, id_list.data(), tag_list.data(), id_list.size());
-          },
-          py::arg("runtime"), py::arg("ids"), py::arg("tags"))
       .def("take", &take_tags, py::arg("timeout") = py::none(), py::arg("max") = 1024)
       .def("close", &gg::WaitSet::close);
 }
