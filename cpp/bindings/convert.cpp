@@ -196,6 +196,21 @@ py::object item_object(const gg::Item& item) {
   return py::bytes(item.data);
 }
 
+py::object outcome_value(const gg::Outcome& o, bool& plain) {
+  const auto size = static_cast<Py_ssize_t>(o.data.size());
+  const bool completed = o.status == gg::Status::Completed;
+  PyObject* value = PyUnicode_DecodeUTF8(o.data.data(), size, completed ? "strict" : "replace");
+  plain = value != nullptr && completed;
+  if (plain) return py::reinterpret_steal<py::object>(value);
+  if (value == nullptr) {
+    PyErr_Clear();
+    value = PyBytes_FromStringAndSize(o.data.data(), size);
+    if (value == nullptr) throw py::error_already_set();
+  }
+  return py::make_tuple(o.id, static_cast<int>(o.status), o.timed_out,
+                        py::reinterpret_steal<py::object>(value));
+}
+
 py::object TextSink::decode(std::int64_t task_id) const {
   PyObject* text = PyUnicode_DecodeUTF8(buffer.get(), static_cast<Py_ssize_t>(size), "strict");
   if (text != nullptr) return py::reinterpret_steal<py::object>(text);

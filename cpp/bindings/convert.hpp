@@ -68,6 +68,18 @@ std::pair<std::string_view, bool> channel_item(py::handle item, std::string& cop
 /// @return a received item as the type it was sent as: str for text, else bytes
 py::object item_object(const gg::Item& item);
 
+/// The one conversion of an outcome (a finished task or map item: status and
+/// data, as gg::Lane::take and gg::Runtime::collect report them) to a Python
+/// value: the result as str if it completed with UTF-8 text (the common case,
+/// kept cheap); else the tuple (id, status, timed_out, value), value being a
+/// failure's message as str (invalid UTF-8 replaced), or the data as bytes if
+/// a completed result is not UTF-8 (gogoroutines.mapping turns such a tuple
+/// into its exception).
+/// @param o the outcome
+/// @param plain set to whether the value is a completed result's str
+/// @return the value
+py::object outcome_value(const gg::Outcome& o, bool& plain);
+
 /// A result sink (see gg::Runtime::read_result) that creates a bytes object
 /// of the result's size, so that the result is copied straight into it.
 struct BytesSink {

@@ -44,10 +44,9 @@ void lane_feed(PyLane& self, const py::list& items) {
 }
 
 // Lane.take(timeout, max, min_ready, linger): (outcomes, others): the outcomes
-// handed out, each a str (a completed item's result) or, for anything else,
-// a tuple (id, status, timed_out, value), and
-// how many are such tuples (0 lets the caller yield the list as it is). No
-// outcomes means the timeout ran out.
+// handed out, each converted by outcome_value (a str for a completed item's
+// result, else a tuple), and how many are tuples (0 lets the caller yield the
+// list as it is). No outcomes means the timeout ran out.
 py::tuple lane_take(PyLane& self, std::optional<double> timeout, std::size_t max,
                     std::size_t min_ready, double linger) {
   if (max == 0) throw_invalid("max must be at least 1");
@@ -69,22 +68,10 @@ py::tuple lane_take(PyLane& self, std::optional<double> timeout, std::size_t max
   py::list out(count);
   std::size_t others = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    const gg::Outcome& o = self.outcomes[i];
-    const auto size = static_cast<Py_ssize_t>(o.data.size());
-    PyObject* value = PyUnicode_DecodeUTF8(
-        o.data.data(), size, o.status == gg::Status::Completed ? "strict" : "replace");
-    if (value != nullptr && o.status == gg::Status::Completed) {
-      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), value);  // steals it
-      continue;
-    }
-    if (value == nullptr) {
-      PyErr_Clear();
-      value = PyBytes_FromStringAndSize(o.data.data(), size);
-      if (value == nullptr) throw py::error_already_set();
-    }
-    out[i] = py::make_tuple(o.id, static_cast<int>(o.status), o.timed_out,
-                            py::reinterpret_steal<py::object>(value));
-    ++others;
+    bool plain = false;
+    py::object value = outcome_value(self.outcomes[i], plain);
+    PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), value.release().ptr());  // steals it
+    if (!plain) ++others;
   }
   return py::make_tuple(std::move(out), others);
 }
