@@ -51,6 +51,21 @@ def seed() -> Iterator[None]:
     gogoroutines.default_runtime().close()
 
 
+def wakeups(thread: threading.Thread) -> int:
+    """How many times the thread has gone to sleep and been woken so far.
+
+    Linux's count of its voluntary context switches: a thread blocked in one
+    wait adds nothing until it is woken.
+    """
+    path = Path(f"/proc/self/task/{thread.native_id}/status")
+    if not path.exists():
+        pytest.skip("needs Linux's /proc/self/task/<tid>/status")
+    for line in path.read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    pytest.skip("no voluntary_ctxt_switches in /proc/self/task/<tid>/status")
+
+
 def child_env() -> dict[str, str]:
     """The environment of a child Python: no inherited warning or startup tweaks."""
     env = dict(os.environ)

@@ -2,7 +2,8 @@
 //
 // This layer only adapts the C++ core to Python: it converts arguments and
 // results (convert.cpp), releases the GIL around every call that can block
-// and waits in short slices so that Ctrl-C is answered (waiting.hpp), and maps
+// and, in the main thread, waits in short slices so that Ctrl-C is answered
+// (waiting.hpp), and maps
 // C++ exceptions to the Python classes of gogoroutines.errors (errors.cpp).
 // Each bound class has its file: task_type.cpp, register_runtime.cpp,
 // register_waitset.cpp, register_lane.cpp, register_channel.cpp. The logic
@@ -12,6 +13,7 @@
 #include "errors.hpp"
 #include "register.hpp"
 #include "task_type.hpp"
+#include "waiting.hpp"
 
 namespace py = pybind11;
 namespace binding = gogoroutines::binding;
@@ -23,6 +25,7 @@ PYBIND11_MODULE(_core, m) {
   )pbdoc";
 
   binding::load_classes();
+  binding::remember_main_thread();
   py::register_exception_translator(&binding::translate_exception);
 
   m.add_object("Task", py::reinterpret_steal<py::object>(binding::create_task_type()));

@@ -20,8 +20,8 @@ namespace {
 
 py::object channel_recv(const gg::Channel& ch, std::optional<double> timeout) {
   std::optional<gg::Item> item;
-  const bool got = wait_in_slices(timeout, [&](double slice) {
-    item = ch.recv(slice);
+  const bool got = interruptible_wait(timeout, [&](gg::Timeout limit) {
+    item = ch.recv(limit);
     return item.has_value();
   });
   if (!got) throw gg::WaitTimeout("Channel.recv() found no item before the timeout");
@@ -31,7 +31,7 @@ py::object channel_recv(const gg::Channel& ch, std::optional<double> timeout) {
 void channel_send(const gg::Channel& ch, py::handle item, std::optional<double> timeout) {
   std::string copy;
   const auto [data, text] = channel_item(item, copy);
-  if (!wait_in_slices(timeout, [&](double slice) { return ch.send(data, text, slice); })) {
+  if (!interruptible_wait(timeout, [&](gg::Timeout limit) { return ch.send(data, text, limit); })) {
     throw gg::WaitTimeout("Channel.send() could not send before the timeout");
   }
 }
@@ -46,8 +46,8 @@ py::tuple select(const py::sequence& channels, std::optional<double> timeout) {
   }
   std::size_t index = list.size();
   std::optional<gg::Item> item;
-  const bool answered = wait_in_slices(timeout, [&](double slice) {
-    item = gg::Channel::select(list, slice, index);
+  const bool answered = interruptible_wait(timeout, [&](gg::Timeout limit) {
+    item = gg::Channel::select(list, limit, index);
     return index < list.size();
   });
   if (!answered) throw gg::WaitTimeout("select() found no item before the timeout");

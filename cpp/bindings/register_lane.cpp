@@ -58,10 +58,10 @@ py::tuple lane_take(PyLane& self, std::optional<double> timeout, std::size_t max
   std::size_t count = 0;
   // No first look with the GIL held: that look could not wait for min_ready,
   // and batching wake-ups is the point of a lane.
-  wait_in_slices(
+  interruptible_wait(
       timeout,
-      [&](double slice) {
-        count = self.lane.take(slice, max, min_ready, linger, self.outcomes, self.buffer);
+      [&](gg::Timeout limit) {
+        count = self.lane.take(limit, max, min_ready, linger, self.outcomes, self.buffer);
         return count > 0;
       },
       /*look_first=*/false);

@@ -46,13 +46,13 @@ void watch_tasks(gg::WaitSet& ws, const py::sequence& tasks, const py::sequence&
   flush();
 }
 
-// WaitSet.take(timeout, max): tags of finished tasks, waiting in slices.
+// WaitSet.take(timeout, max): tags of finished tasks (see interruptible_wait).
 py::list take_tags(gg::WaitSet& ws, std::optional<double> timeout, std::size_t max) {
   if (max == 0) throw_invalid("max must be at least 1");
   std::vector<std::uint64_t> tags(std::min<std::size_t>(max, 65536));
   std::size_t count = 0;
-  wait_in_slices(timeout, [&](double slice) {
-    count = ws.take(slice, tags.data(), tags.size());
+  interruptible_wait(timeout, [&](gg::Timeout limit) {
+    count = ws.take(limit, tags.data(), tags.size());
     return count > 0;
   });
   py::list out(count);

@@ -1,5 +1,6 @@
-// waiting.hpp: waiting for Go with the GIL released, Ctrl-C answered, and
-// results read into Python objects. The one place the binding waits.
+// waiting.hpp: waiting for Go with the GIL released and Ctrl-C answered
+// (interruptible_wait, the one place the binding waits), and results read
+// into Python objects.
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -16,9 +17,19 @@
 
 namespace gogoroutines::binding {
 
-/// Longest time the GIL stays released in one wait: signals (Ctrl-C) are
-/// checked between slices, so this bounds how late KeyboardInterrupt comes.
+/// Longest time the GIL stays released in one wait of the main thread:
+/// signals (Ctrl-C) are checked between slices, so this bounds how late
+/// KeyboardInterrupt comes.
 constexpr double kWaitSlice = 0.05;
+
+/// The ident (PyThread_get_thread_ident) of the interpreter's main thread,
+/// the only thread where Python runs signal handlers; set by
+/// remember_main_thread() when the module loads.
+extern unsigned long main_thread_ident;
+
+/// Sets main_thread_ident from threading.main_thread(), which is right even
+/// if the module is first imported in another thread.
+void remember_main_thread();
 
 /// Blocks the calling thread for ever if the interpreter is finalizing: it
 /// must not take the GIL back (see without_gil); the process is exiting.
@@ -47,20 +58,37 @@ auto without_gil(Fn&& fn) -> decltype(fn()) {
   }
 }
 
-/// Waits until wait_once(slice) reports the task finished, releasing the GIL
-/// for at most kWaitSlice at a time and running Python's signal handlers in
-/// between, so that Ctrl-C raises KeyboardInterrupt promptly. With look_first,
-/// the first look is made with the GIL held and no wait: most waits in a
-/// fan-out find the task already finished, and skipping the GIL hand-off
-/// makes them cheap. (A timeout of 0 always looks once, and only looks.)
+/// The one wait of the binding: waits until wait_once(timeout) reports done,
+/// with the GIL released.
+///
+/// The main thread waits in slices of at most kWaitSlice and runs Python's
+/// signal handlers in between, so that Ctrl-C raises KeyboardInterrupt
+/// promptly. Any other thread cannot receive signals (Python runs their
+/// handlers in the main thread only), so it waits in one call into Go for the
+/// whole timeout, however long: an idle thread (the done-callback
+/// dispatcher, a worker blocked on a task) is not woken until there is
+/// something to do.
+///
+/// With look_first, the first look is made with the GIL held and no wait:
+/// most waits in a fan-out find the task already finished, and skipping the
+/// GIL hand-off makes them cheap. (A timeout of 0 always looks once, and only
+/// looks.)
 /// @param timeout seconds, or std::nullopt for no limit
-/// @param wait_once waits up to its argument's seconds; true once done
+/// @param wait_once waits up to its argument (a gg::Timeout); true once done
 /// @param look_first whether to look once with the GIL held first
 /// @return whether wait_once reported done before the timeout ran out
 template <class WaitOnce>
-bool wait_in_slices(std::optional<double> timeout, WaitOnce&& wait_once, bool look_first = true) {
+bool interruptible_wait(std::optional<double> timeout, WaitOnce&& wait_once,
+                        bool look_first = true) {
   gg::detail::timeout_ns(timeout, "timeout");  // reject NaN, negative, huge
-  if ((look_first || (timeout && *timeout <= 0)) && wait_once(0.0)) return true;
+  const bool only_look = timeout && *timeout <= 0;
+  if (look_first || only_look) {
+    if (wait_once(gg::Timeout(0.0))) return true;
+    if (only_look) return false;
+  }
+  if (PyThread_get_thread_ident() != main_thread_ident) {
+    return without_gil([&] { return wait_once(gg::Timeout(timeout)); });
+  }
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   for (;;) {
@@ -71,7 +99,7 @@ bool wait_in_slices(std::optional<double> timeout, WaitOnce&& wait_once, bool lo
       if (remaining <= 0) return false;
       slice = std::min(slice, remaining);
     }
-    if (without_gil([&] { return wait_once(slice); })) return true;
+    if (without_gil([&] { return wait_once(gg::Timeout(slice)); })) return true;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
   }
 }
@@ -88,14 +116,14 @@ struct TaskRef {
   }
 };
 
-/// Waits for a task (a gg::Task or a TaskRef; see wait_in_slices).
+/// Waits for a task (a gg::Task or a TaskRef; see interruptible_wait).
 /// @return whether it finished before the timeout ran out
 template <class Target>
 bool wait(const Target& task, std::optional<double> timeout) {
-  return wait_in_slices(timeout, [&](double slice) { return task.wait(slice); });
+  return interruptible_wait(timeout, [&](gg::Timeout t) { return task.wait(t); });
 }
 
-/// Waits for the task (see wait_in_slices), then reads its result into sink.
+/// Waits for the task (see interruptible_wait), then reads its result into sink.
 /// @throw gg::WaitTimeout if it did not finish in time
 template <class Target, class Sink>
 void read_result(const Target& task, std::int64_t id, std::optional<double> timeout, Sink& sink) {
