@@ -110,6 +110,20 @@ py::str text_of(std::string_view text) {
   return py::reinterpret_steal<py::str>(str);
 }
 
+std::string_view kind_name(py::handle kind) {
+  if (!PyUnicode_Check(kind.ptr())) {
+    throw py::type_error("the task kind must be a str, got " + type_name(kind));
+  }
+  Py_ssize_t len = 0;
+  const char* name = PyUnicode_AsUTF8AndSize(kind.ptr(), &len);
+  if (name == nullptr) {
+    PyErr_Clear();
+    throw gg::UnknownKind("unknown task kind " + py::repr(kind).cast<std::string>() +
+                          ": not encodable as UTF-8 (it contains lone surrogates)");
+  }
+  return std::string_view(name, static_cast<std::size_t>(len));
+}
+
 gg::Args named_args(std::string_view kind, py::handle dict, const std::string& where,
                     BufferKeeper& buffers) {
   gg::Args args;

@@ -33,6 +33,13 @@ struct BufferKeeper {
   std::list<py::dict> mappings;
 };
 
+/// A task kind's name as the C++ core takes it: a view of the str's UTF-8.
+/// @param kind a Python object
+/// @return the UTF-8 bytes of the str, valid as long as kind lives
+/// @throw gg::UnknownKind for a str that is not encodable as UTF-8 (no kind
+///        has such a name); py::type_error for anything but a str
+std::string_view kind_name(py::handle kind);
+
 /// The entries of a dict of named arguments for a task of `kind` (keyword
 /// arguments, or one item of a batch: `where` prefixes messages then) as Args
 /// viewing the Python objects, which `buffers` and the caller keep alive.

@@ -80,9 +80,9 @@ py::tuple lane_take(PyLane& self, std::optional<double> timeout, std::size_t max
 
 void register_lane(py::module_& m) {
   py::class_<PyLane>(m, "Lane", "The items of one map, run by Go (see gogoroutines.mapping).")
-      .def(py::init([](const gg::Runtime& rt, std::string kind, std::int64_t concurrency,
+      .def(py::init([](const gg::Runtime& rt, py::handle kind, std::int64_t concurrency,
                        bool ordered, py::handle timeout) {
-             return std::make_unique<PyLane>(rt, std::move(kind), concurrency, ordered,
+             return std::make_unique<PyLane>(rt, std::string(kind_name(kind)), concurrency, ordered,
                                              task_timeout(timeout));
            }),
            py::arg("runtime"), py::arg("kind"), py::arg("concurrency"), py::arg("ordered"),

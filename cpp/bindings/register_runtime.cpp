@@ -19,14 +19,16 @@ namespace gogoroutines::binding {
 
 namespace {
 
-py::object go(gg::Runtime& rt, std::string_view kind, py::handle timeout, const py::dict& kwargs) {
+py::object go(gg::Runtime& rt, py::handle kind_obj, py::handle timeout, const py::dict& kwargs) {
+  const std::string_view kind = kind_name(kind_obj);
   const std::optional<double> seconds = task_timeout(timeout);
   return wrap_task(
       with_args(kind, kwargs, [&](const gg::Args& args) { return rt.go(kind, args, seconds); }));
 }
 
-std::int64_t spawn(gg::Runtime& rt, std::string_view kind, py::handle timeout,
+std::int64_t spawn(gg::Runtime& rt, py::handle kind_obj, py::handle timeout,
                    const py::dict& kwargs) {
+  const std::string_view kind = kind_name(kind_obj);
   const std::optional<double> seconds = task_timeout(timeout);
   return with_args(kind, kwargs,
                    [&](const gg::Args& args) { return rt.spawn(kind, args, seconds); });
