@@ -44,8 +44,8 @@ def rt() -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def seed() -> Iterator[None]:
-    """A fresh default runtime for the go_* functions (ids start at 1 again)."""
+def php_api() -> Iterator[None]:
+    """A fresh default runtime for the PHP extension's API (go_* ids start at 1 again)."""
     gogoroutines.default_runtime().close()
     yield
     gogoroutines.default_runtime().close()

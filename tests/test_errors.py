@@ -201,7 +201,7 @@ def test_bad_wait_timeout_raises_invalid_argument(rt, method, timeout):
 
 
 @pytest.mark.parametrize("timeout", [math.nan, 1e30])
-def test_bad_seed_wait_timeout_raises_invalid_argument(seed, timeout):
+def test_bad_go_wait_timeout_raises_invalid_argument(php_api, timeout):
     task_id = gogoroutines.go_start_goroutine()
     with pytest.raises(InvalidArgument, match="timeout"):
         gogoroutines.go_wait(task_id, timeout * 1000)

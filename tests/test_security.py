@@ -511,7 +511,7 @@ def test_the_host_name_is_verified_against_a_trusted_certificate(tls):
 # ==== ids are per runtime =========================================================================
 
 
-def test_a_runtime_cannot_reach_the_tasks_of_another(seed):
+def test_a_runtime_cannot_reach_the_tasks_of_another(php_api):
     a, b = Runtime(), Runtime()
     try:
         secrets = [a.go("echo", data=f"secret {i}") for i in range(5)]
@@ -534,7 +534,7 @@ def test_a_runtime_cannot_reach_the_tasks_of_another(seed):
             {sleeper},
         )
         assert set(gogoroutines.as_completed([mine, secrets[0]], timeout=5)) == {mine, secrets[0]}
-        # The seed API works on the default runtime: a's ids mean nothing there either.
+        # The PHP extension's API works on the default runtime: a's ids mean nothing there either.
         assert gogoroutines.go_check_status(6) == -1
         assert gogoroutines.go_get_result(5) == "Error: Goroutine not found"
         gogoroutines.go_cleanup(6)
@@ -550,7 +550,7 @@ def test_a_runtime_cannot_reach_the_tasks_of_another(seed):
         b.close()
 
 
-def test_a_closed_runtimes_ids_are_not_inherited(seed):
+def test_a_closed_runtimes_ids_are_not_inherited(php_api):
     a = Runtime()
     a.go("echo", data="secret")
     a.close()

@@ -72,7 +72,7 @@ bool invariant_holds(const gg::Stats& s) {
 
 }  // namespace
 
-TEST(seed_kinds_return_the_seed_strings) {
+TEST(the_php_extensions_kinds_return_its_strings) {
   gg::Runtime rt;
   gg::Task a = rt.go("goroutine");
   gg::Task b = rt.go("task", gg::Args().str("task", "Fetch users"));
@@ -166,7 +166,7 @@ TEST(tasks_release_themselves_and_stats_add_up) {
                                      0) == 0);
 }
 
-TEST(id_api_like_the_seed) {
+TEST(id_api_like_the_php_extensions) {
   gg::Runtime rt;
   const std::int64_t id = rt.spawn("delayed", gg::Args().integer("delay_ms", 10));
   CHECK(rt.status(id) == gg::Status::Running);

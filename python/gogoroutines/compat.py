@@ -1,4 +1,5 @@
-"""The API of the PHP extension this project ports, unchanged in meaning.
+"""The PHP extension's API: the ``go_*`` functions of the PHP extension this
+project ports, unchanged in meaning.
 
 A PHP script using the extension ports by dropping ``$`` and turning ``echo``
 into ``print``: the functions take and return the same values, work on bare

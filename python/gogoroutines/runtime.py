@@ -287,7 +287,7 @@ _default_lock = threading.Lock()
 
 
 def default_runtime() -> Runtime:
-    """Return the process-wide runtime used by the ``go_*`` functions.
+    """Return the process-wide runtime of the PHP extension's API (the ``go_*`` functions).
 
     It is created on first use (which starts the Go runtime) and lives until
     the process exits.

@@ -26,7 +26,7 @@ STATS_RE = re.compile(
     r"Total: (\d+), Active: (\d+), Completed: (\d+), Failed: (\d+), Go Routines: (\d+)"
 )
 
-pytestmark = pytest.mark.usefixtures("seed")
+pytestmark = pytest.mark.usefixtures("php_api")
 
 
 # ---- the four usage examples of the PHP extension, ported ----------------------------
@@ -242,9 +242,9 @@ def test_start_goroutine_with_task_rejects_non_str():
         go_start_goroutine_with_task(42)  # type: ignore[arg-type]
 
 
-def test_seed_functions_share_the_default_runtime():
+def test_php_api_functions_share_the_default_runtime():
     id = go_start_delayed(60_000)
     assert gogoroutines.default_runtime().stats().total == 1
-    gogoroutines.default_runtime().close()  # what the `seed` fixture does between tests
+    gogoroutines.default_runtime().close()  # what the `php_api` fixture does between tests
     assert go_check_status(id) == -1  # a new default runtime: the id is unknown
     assert go_start_goroutine() == 1
