@@ -1,4 +1,4 @@
-"""Stubs for the compiled core (cpp/bindings/module.cpp)."""
+"""Stubs for the compiled core (cpp/bindings/: module.cpp, task_type.cpp, register_*.cpp)."""
 
 import concurrent.futures
 from collections.abc import Callable, Generator, Sequence
