@@ -44,11 +44,26 @@ def rt() -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def seed() -> Iterator[None]:
-    """A fresh default runtime for the go_* functions (ids start at 1 again)."""
+def php_api() -> Iterator[None]:
+    """A fresh default runtime for the PHP extension's API (go_* ids start at 1 again)."""
     gogoroutines.default_runtime().close()
     yield
     gogoroutines.default_runtime().close()
+
+
+def wakeups(thread: threading.Thread) -> int:
+    """How many times the thread has gone to sleep and been woken so far.
+
+    Linux's count of its voluntary context switches: a thread blocked in one
+    wait adds nothing until it is woken.
+    """
+    path = Path(f"/proc/self/task/{thread.native_id}/status")
+    if not path.exists():
+        pytest.skip("needs Linux's /proc/self/task/<tid>/status")
+    for line in path.read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    pytest.skip("no voluntary_ctxt_switches in /proc/self/task/<tid>/status")
 
 
 def child_env() -> dict[str, str]:

@@ -7,10 +7,12 @@ import concurrent.futures as cf
 import logging
 import random
 import threading
+import time
 
 import pytest
 
 import gogoroutines as g
+from conftest import wakeups
 from gogoroutines import Runtime, Status, TaskCancelled, TaskFailed, TaskTimedOut
 
 HANG_GUARD = 30.0
@@ -246,6 +248,25 @@ def test_callbacks_added_from_many_threads_each_run_once():
         record.wait()
     assert len(record.calls) == per_thread * threads
     assert len({id(c[0]) for c in record.calls}) == per_thread * threads
+
+
+def test_an_idle_dispatcher_sleeps_until_a_task_finishes(rt):
+    # The dispatcher waits in Go in one piece (only the main thread waits in slices, to
+    # answer Ctrl-C): while nothing finishes, it is not woken at all.
+    first = Recorder()
+    rt.go("sleep", seconds=0.01).add_done_callback(first)
+    first.wait()
+    [dispatcher] = [t for t in threading.enumerate() if t.name == "gogoroutines-callbacks"]
+    pending = Recorder()
+    task = rt.go("sleep", seconds=60)
+    task.add_done_callback(pending)
+    time.sleep(0.1)
+    before = wakeups(dispatcher)
+    time.sleep(1.0)
+    assert wakeups(dispatcher) - before < 5  # waits in 50 ms slices woke it 20 times a second
+    task.cancel()
+    pending.wait()  # a task that finishes wakes it at once
+    assert pending.calls[0][1:] == ("gogoroutines-callbacks", Status.CANCELLED)
 
 
 def test_program_using_callbacks_exits_cleanly(run_script):

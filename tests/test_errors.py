@@ -201,7 +201,7 @@ def test_bad_wait_timeout_raises_invalid_argument(rt, method, timeout):
 
 
 @pytest.mark.parametrize("timeout", [math.nan, 1e30])
-def test_bad_seed_wait_timeout_raises_invalid_argument(seed, timeout):
+def test_bad_go_wait_timeout_raises_invalid_argument(php_api, timeout):
     task_id = gogoroutines.go_start_goroutine()
     with pytest.raises(InvalidArgument, match="timeout"):
         gogoroutines.go_wait(task_id, timeout * 1000)
@@ -222,6 +222,36 @@ def test_huge_but_valid_wait_timeout_is_accepted(rt):
 def test_lone_surrogate_in_a_name_is_invalid_argument(rt, args):
     with pytest.raises(InvalidArgument, match="surrogate"):
         rt.go("echo", **args)
+
+
+# A name that is not valid UTF-8 (a str with a lone surrogate) through every way of spawning.
+SPAWNS = {
+    "Runtime.go": lambda rt, kind, args: rt.go(kind, **args),
+    "Runtime.map": lambda rt, kind, args: list(rt.map(kind, [args])),
+    "TaskGroup.go": lambda rt, kind, args: rt.group().go(kind, **args),
+}
+
+
+@pytest.mark.parametrize("spawn", SPAWNS)
+def test_lone_surrogate_in_a_kind_name_is_unknown_kind(rt, spawn):
+    with pytest.raises(UnknownKind, match="surrogate") as info:
+        SPAWNS[spawn](rt, "ec\ud800ho", {"data": "x"})
+    assert "'ec\\ud800ho'" in str(info.value)  # named as Python shows it
+    assert isinstance(info.value, InvalidArgument)
+    assert rt.stats().total == 0
+
+
+@pytest.mark.parametrize("spawn", SPAWNS)
+def test_lone_surrogate_in_an_argument_name_is_invalid_argument(rt, spawn):
+    with pytest.raises(InvalidArgument, match="surrogate"):
+        SPAWNS[spawn](rt, "echo", {"data": "x", "bad\ud800name": "y"})
+    assert rt.stats().total == 0
+
+
+@pytest.mark.parametrize("spawn", SPAWNS)
+def test_a_kind_that_is_not_a_str_is_a_type_error(rt, spawn):
+    with pytest.raises(TypeError, match="int"):
+        SPAWNS[spawn](rt, 42, {"data": "x"})
 
 
 def test_too_many_arguments(rt):

@@ -101,9 +101,9 @@ def test_map_results_equal_those_of_go(rt, kind, items, ordered):
         assert sorted(got) == sorted(expected)
 
 
-# Results ready together that do not fit collect()'s 64 KiB buffer (collect stops when it is
-# full; map must collect the rest). The map's own timeout is the hang guard: each map takes
-# milliseconds.
+# Results ready together that do not fit the 64 KiB buffer of one take of outcomes (a take
+# stops when it is full; map must take the rest). The map's own timeout is the hang guard:
+# each map takes milliseconds.
 @pytest.mark.parametrize(
     ("items", "concurrency"),
     [

@@ -30,7 +30,7 @@ def test_import_does_not_start_go(run_script):
     assert proc.stdout.splitlines() == ["False False", "True True", "ok"]
 
 
-def test_first_seed_call_starts_go(run_script):
+def test_first_php_api_call_starts_go(run_script):
     proc = run_script(
         """
         import sys
@@ -78,7 +78,7 @@ if pid == 0:
         ("stats", rt.stats),
         ("wait", lambda: task.wait(1)),
         ("result", lambda: task.result(1)),
-        ("seed", g.go_start_goroutine),
+        ("go_start_goroutine", g.go_start_goroutine),
     ]
     for name, call in calls:
         try:
@@ -182,7 +182,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 
 rt = g.Runtime()
 task = rt.go("sleep", seconds=60)
-seed_id = g.go_start_delayed(60000)
+php_id = g.go_start_delayed(60000)
 try:
     print("waiting", flush=True)  # inside the try: a Ctrl-C from here on is caught
     if sys.argv[1] == "wait":
@@ -190,12 +190,12 @@ try:
     elif sys.argv[1] == "result":
         outcome = task.result(60)
     else:
-        outcome = g.go_wait(seed_id, 60000)
+        outcome = g.go_wait(php_id, 60000)
     print("returned", repr(outcome), flush=True)
 except KeyboardInterrupt:
     print("KeyboardInterrupt caught", flush=True)
 # The interrupted wait left the tasks as they were.
-print(task.status.name, g.go_check_status(seed_id), flush=True)
+print(task.status.name, g.go_check_status(php_id), flush=True)
 """
 
 

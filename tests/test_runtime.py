@@ -317,7 +317,7 @@ def test_tasks_of_different_runtimes_are_separate():
 # ---- default runtime ----------------------------------------------------------
 
 
-def test_default_runtime_is_shared_and_recreated_after_close(seed):
+def test_default_runtime_is_shared_and_recreated_after_close(php_api):
     first = gogoroutines.default_runtime()
     assert gogoroutines.default_runtime() is first
     first.close()

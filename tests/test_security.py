@@ -511,7 +511,7 @@ def test_the_host_name_is_verified_against_a_trusted_certificate(tls):
 # ==== ids are per runtime =========================================================================
 
 
-def test_a_runtime_cannot_reach_the_tasks_of_another(seed):
+def test_a_runtime_cannot_reach_the_tasks_of_another(php_api):
     a, b = Runtime(), Runtime()
     try:
         secrets = [a.go("echo", data=f"secret {i}") for i in range(5)]
@@ -527,16 +527,16 @@ def test_a_runtime_cannot_reach_the_tasks_of_another(seed):
                     call(task_id)
             assert core.status(task_id) == Status.NOT_FOUND
             core.release(task_id)  # releasing what b does not have touches nothing
-            [(collected_id, state, _, _)] = core.collect([task_id])
-            assert (collected_id, state) == (task_id, Status.NOT_FOUND)
-            waitset = gogoroutines._loader.load_core().WaitSet()
-            with pytest.raises(TaskNotFound):
-                waitset.watch_ids(core, [task_id], [0])
-            waitset.close()
-        # The seed API works on the default runtime: a's ids mean nothing there either.
+        # Waiting watches Task objects, each bound to its runtime: b's task 1 and a's task 1
+        # are told apart, and a's running task 6 is not reported finished through b.
+        assert gogoroutines.wait([mine, secrets[0], sleeper], timeout=0.5) == (
+            {mine, secrets[0]},
+            {sleeper},
+        )
+        assert set(gogoroutines.as_completed([mine, secrets[0]], timeout=5)) == {mine, secrets[0]}
+        # The PHP extension's API works on the default runtime: a's ids mean nothing there either.
         assert gogoroutines.go_check_status(6) == -1
-        with pytest.raises(TaskNotFound):
-            gogoroutines.go_get_result(5)
+        assert gogoroutines.go_get_result(5) == "Error: Goroutine not found"
         gogoroutines.go_cleanup(6)
         # a's tasks are untouched by all of the above.
         assert [t.result() for t in secrets] == [f"secret {i}" for i in range(5)]
@@ -550,7 +550,7 @@ def test_a_runtime_cannot_reach_the_tasks_of_another(seed):
         b.close()
 
 
-def test_a_closed_runtimes_ids_are_not_inherited(seed):
+def test_a_closed_runtimes_ids_are_not_inherited(php_api):
     a = Runtime()
     a.go("echo", data="secret")
     a.close()

@@ -221,7 +221,7 @@ def test_deadline_fails_the_task_with_task_timed_out(rt):
     assert task.cancel() is False
 
 
-def test_deadline_fails_a_seed_kind_too(rt):
+def test_deadline_fails_a_kind_of_the_php_extension_too(rt):
     task = rt.go("delayed", delay_ms=60_000, timeout=0.05)
     with pytest.raises(TaskTimedOut):
         task.result(HANG_GUARD)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
-from gogoroutines import Runtime, RuntimeClosed, Status, TaskCancelled
+import gogoroutines
+from conftest import wakeups
+from gogoroutines import ChannelClosed, Runtime, RuntimeClosed, Status, TaskCancelled
 
 HANG_GUARD = 30.0
 
@@ -128,6 +131,68 @@ def test_closing_the_runtime_while_threads_use_it():
 
     assert run_threads(user, 4) == []
     assert r.closed
+
+
+# ---- waits in a thread other than the main one ---------------------------------------------------
+# Python runs signal handlers in the main thread only, so only there does a wait come back
+# every 50 ms to answer Ctrl-C. Another thread waits in Go in one piece: it is not woken while
+# there is nothing to do, and is woken at once when there is.
+
+
+def waits_in_a_thread(r: Runtime, how: str) -> tuple[Callable[[], object], Callable[[], object]]:
+    """(wait, end): a wait of `how` that blocks without limit, and what ends it."""
+    if how == "Channel.recv":
+        ch = r.channel()
+        return ch.recv, ch.close
+    if how == "Runtime.map":
+        return lambda: list(r.map("sleep", [{"seconds": 60}])), r.close
+    task = r.go("sleep", seconds=60)
+    wait = {
+        "Task.wait": task.wait,
+        "Task.result": lambda: task.result(3600),
+        "gogoroutines.wait": lambda: gogoroutines.wait([task]),
+        "as_completed": lambda: list(gogoroutines.as_completed([task])),
+    }[how]
+    return wait, task.cancel
+
+
+@pytest.mark.parametrize(
+    ("how", "ended_by"),
+    [
+        ("Task.wait", None),
+        ("Task.result", TaskCancelled),
+        ("gogoroutines.wait", None),
+        ("as_completed", None),
+        ("Channel.recv", ChannelClosed),
+        ("Runtime.map", RuntimeClosed),
+    ],
+)
+def test_a_wait_in_another_thread_sleeps_until_there_is_something_to_do(how, ended_by):
+    r = Runtime()
+    try:
+        wait, end = waits_in_a_thread(r, how)
+        raised: list[BaseException] = []
+
+        def body() -> None:
+            try:
+                wait()
+            except BaseException as err:
+                raised.append(err)
+
+        thread = threading.Thread(target=body)
+        thread.start()
+        time.sleep(0.2)  # into the wait
+        before = wakeups(thread)
+        time.sleep(1.0)
+        woken = wakeups(thread) - before
+        assert thread.is_alive()
+        end()
+        thread.join(HANG_GUARD)
+        assert not thread.is_alive(), "the wait was not woken"
+        assert woken < 5  # waits in 50 ms slices woke it 20 times a second
+        assert [type(err) for err in raised] == ([ended_by] if ended_by else [])
+    finally:
+        r.close()
 
 
 def test_other_threads_run_while_waiting(rt):

@@ -16,7 +16,9 @@
 #include <new>
 #include <string>
 
-#include "common.hpp"
+#include "convert.hpp"
+#include "errors.hpp"
+#include "waiting.hpp"
 
 namespace gogoroutines::binding {
 

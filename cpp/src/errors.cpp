@@ -1,8 +1,10 @@
 // errors.cpp: the one place where status codes of the C ABI become C++
 // exceptions.
+#include "gogoroutines/errors.hpp"
+
 #include <string>
 
-#include "gogoroutines/runtime.hpp"
+#include "internal.hpp"
 
 namespace gogoroutines::detail {
 

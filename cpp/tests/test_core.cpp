@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,7 +73,7 @@ bool invariant_holds(const gg::Stats& s) {
 
 }  // namespace
 
-TEST(seed_kinds_return_the_seed_strings) {
+TEST(the_php_extensions_kinds_return_its_strings) {
   gg::Runtime rt;
   gg::Task a = rt.go("goroutine");
   gg::Task b = rt.go("task", gg::Args().str("task", "Fetch users"));
@@ -166,7 +167,7 @@ TEST(tasks_release_themselves_and_stats_add_up) {
                                      0) == 0);
 }
 
-TEST(id_api_like_the_seed) {
+TEST(id_api_like_the_php_extensions) {
   gg::Runtime rt;
   const std::int64_t id = rt.spawn("delayed", gg::Args().integer("delay_ms", 10));
   CHECK(rt.status(id) == gg::Status::Running);
@@ -391,6 +392,22 @@ TEST(channels_carry_items_and_streams) {
   a.close();
   item = gg::Channel::select({&a, &b}, 1.0, index);
   CHECK(!item && index == 0);  // closed and empty
+}
+
+TEST(closing_a_runtime_closes_its_channels) {
+  gg::Channel standalone(1);
+  std::optional<gg::Channel> owned;
+  {
+    gg::Runtime rt;
+    owned.emplace(rt, 1);
+    CHECK(owned->send("kept", true, 1.0));
+    rt.close();
+    CHECK_THROWS(gg::RuntimeClosed, gg::Channel(rt, 1), "closed");
+  }
+  // Closed by the runtime: what was sent drains, then the end.
+  CHECK(owned->recv(1.0)->data == "kept");
+  CHECK_THROWS(gg::ChannelClosed, owned->recv(1.0), "closed");
+  CHECK(standalone.send("still open", true, 1.0));
 }
 
 TEST(info_lists_go_version_and_kinds) {

@@ -7,7 +7,8 @@
 'Callback executed after 20ms'
 
 Importing this package does not start Go: the first ``Runtime()`` (or the
-first ``go_*`` call) does, so a process may fork freely until then.
+first call of the PHP extension's API, the ``go_*`` functions) does, so a
+process may fork freely until then.
 """
 
 from __future__ import annotations

@@ -28,8 +28,11 @@ class Stats(NamedTuple):
     """A consistent snapshot of a runtime's task table.
 
     ``total == active + completed + failed + cancelled`` always holds, and
-    ``queued`` counts the active tasks still waiting for a slot.
-    ``goroutines`` is the number of goroutines in the whole process.
+    ``queued`` counts the active tasks still waiting for a slot; the items of a
+    running ``Runtime.map`` count as tasks. ``goroutines`` counts the
+    goroutines of the whole Go runtime (not only this runtime's), less the idle
+    workers kept pooled for the next tasks: it is not the process's goroutine
+    count (``runtime.NumGoroutine()`` in Go).
     """
 
     total: int

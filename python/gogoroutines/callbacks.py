@@ -2,8 +2,9 @@
 
 One dispatcher thread per process waits, with the GIL released, on a Go-side
 completion queue for every task that has callbacks, and runs them as tasks
-finish. An exception raised by a callback is logged on the "gogoroutines"
-logger and never stops the dispatcher.
+finish. It is not the main thread, so its wait is one call into Go, not a loop
+of short waits: idle, it is never woken. An exception raised by a callback is
+logged on the "gogoroutines" logger and never stops the dispatcher.
 """
 
 from __future__ import annotations

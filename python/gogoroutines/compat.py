@@ -1,4 +1,5 @@
-"""The API of the PHP extension this project ports, unchanged in meaning.
+"""The PHP extension's API: the ``go_*`` functions of the PHP extension this
+project ports, unchanged in meaning.
 
 A PHP script using the extension ports by dropping ``$`` and turning ``echo``
 into ``print``: the functions take and return the same values, work on bare
@@ -65,17 +66,25 @@ def go_check_status(id: int) -> int:
     return int(Status.RUNNING if status is Status.QUEUED else status)
 
 
-def go_get_result(id: int) -> str:
-    """Return the result of a finished goroutine, or its error message if it failed.
+# What the PHP extension's go_get_result returns for an id it does not know.
+_NOT_FOUND_MESSAGE = "Error: Goroutine not found"
 
-    Raises :class:`TaskNotFound` (a ``KeyError``) for an unknown id and
-    :class:`WaitTimeout` if the goroutine is still running: call
+
+def go_get_result(id: int) -> str:
+    """Return the result of a finished goroutine, or an error message.
+
+    The message is the goroutine's error if it failed or was cancelled, and
+    ``"Error: Goroutine not found"`` (what the PHP extension returns) for an
+    unknown or cleaned-up id: like the extension, this never raises for those.
+    Raises :class:`WaitTimeout` if the goroutine is still running: call
     :func:`go_wait` first.
     """
     if not _known(id):
-        raise TaskNotFound(f"task {id} not found (it was never spawned, or was closed)", None)
+        return _NOT_FOUND_MESSAGE
     try:
         return default_runtime()._core.result(id, 0.0)
+    except TaskNotFound:
+        return _NOT_FOUND_MESSAGE
     except (TaskFailed, TaskCancelled) as err:
         return str(err)
     except WaitTimeout:

@@ -3,7 +3,7 @@
 One base, :class:`GoError`; each subclass also derives from the built-in
 exception a Python user would catch for the same situation. The compiled core
 raises these classes (its mapping from C++ errors lives in one place,
-``cpp/bindings/module.cpp``); this module imports no compiled code.
+``cpp/bindings/errors.cpp``); this module imports no compiled code.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ class Runtime:
     'Callback executed after 10ms'
     """
 
-    __slots__ = ("__weakref__", "_channels", "_core")
+    __slots__ = ("__weakref__", "_core")
 
     _core: _CoreRuntime
 
@@ -58,7 +58,6 @@ class Runtime:
                     f"got {max_concurrency!r}"
                 )
         self._core = load_core().Runtime(max_concurrency or 0)
-        self._channels: weakref.WeakSet[CoreChannel] = weakref.WeakSet()
         _live.add(self)
 
     def go(self, kind: str, /, *, timeout: float | None = None, **args: Any) -> Task:
@@ -170,8 +169,7 @@ class Runtime:
             raise InvalidArgument(f"capacity must be an int from 0 to {most}, got {capacity!r}")
         if self.closed:
             raise RuntimeClosed("the runtime is closed")
-        channel: CoreChannel = load_core().Channel(capacity)
-        self._channels.add(channel)
+        channel: CoreChannel = load_core().Channel(capacity, self._core)  # closed with it, in Go
         return channel
 
     def group(self) -> TaskGroup:
@@ -203,8 +201,6 @@ class Runtime:
         Closing twice does nothing.
         """
         self._core.close()
-        for channel in list(self._channels):
-            channel.close()
 
     def __enter__(self) -> Runtime:
         return self
@@ -240,7 +236,7 @@ _default_lock = threading.Lock()
 
 
 def default_runtime() -> Runtime:
-    """Return the process-wide runtime used by the ``go_*`` functions.
+    """Return the process-wide runtime of the PHP extension's API (the ``go_*`` functions).
 
     It is created on first use (which starts the Go runtime) and lives until
     the process exits.

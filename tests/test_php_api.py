@@ -11,7 +11,6 @@ import pytest
 import gogoroutines
 from gogoroutines import (
     InvalidArgument,
-    TaskNotFound,
     WaitTimeout,
     go_check_status,
     go_cleanup,
@@ -27,7 +26,7 @@ STATS_RE = re.compile(
     r"Total: (\d+), Active: (\d+), Completed: (\d+), Failed: (\d+), Go Routines: (\d+)"
 )
 
-pytestmark = pytest.mark.usefixtures("seed")
+pytestmark = pytest.mark.usefixtures("php_api")
 
 
 # ---- the four usage examples of the PHP extension, ported ----------------------------
@@ -168,11 +167,10 @@ def test_check_status_of_failed_and_cancelled_tasks():
     assert go_get_stats().startswith("Total: 2, Active: 0, Completed: 0, Failed: 1, ")
 
 
-def test_get_result_of_unknown_id_raises_task_not_found():
-    with pytest.raises(TaskNotFound) as info:
-        go_get_result(12345)
-    assert isinstance(info.value, KeyError)
-    assert info.value.task_id == 12345
+def test_get_result_of_unknown_id_returns_the_extensions_message():
+    # "Returns: Result string or error message": the PHP extension's own message, no exception.
+    assert go_get_result(12345) == "Error: Goroutine not found"
+    assert go_get_result(0) == "Error: Goroutine not found"
 
 
 def test_get_result_of_running_task_raises_wait_timeout():
@@ -206,8 +204,7 @@ def test_cleanup_ignores_unknown_ids_and_double_cleanup():
     go_cleanup(id)
     go_cleanup(id)
     assert go_check_status(id) == -1
-    with pytest.raises(TaskNotFound):
-        go_get_result(id)
+    assert go_get_result(id) == "Error: Goroutine not found"
 
 
 def test_cleanup_of_running_task_releases_it():
@@ -245,9 +242,9 @@ def test_start_goroutine_with_task_rejects_non_str():
         go_start_goroutine_with_task(42)  # type: ignore[arg-type]
 
 
-def test_seed_functions_share_the_default_runtime():
+def test_php_api_functions_share_the_default_runtime():
     id = go_start_delayed(60_000)
     assert gogoroutines.default_runtime().stats().total == 1
-    gogoroutines.default_runtime().close()  # what the `seed` fixture does between tests
+    gogoroutines.default_runtime().close()  # what the `php_api` fixture does between tests
     assert go_check_status(id) == -1  # a new default runtime: the id is unknown
     assert go_start_goroutine() == 1
