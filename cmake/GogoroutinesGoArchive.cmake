@@ -55,6 +55,14 @@ function(_gogoroutines_go_env var)
   set(${var} "${env}" PARENT_SCOPE)
 endfunction()
 
+# _gogoroutines_go_quote(<var> <path>): path as a quoted string of go.mod/go.work
+# syntax, so that a directory with spaces in its name can be used.
+function(_gogoroutines_go_quote var path)
+  string(REPLACE "\\" "\\\\" path "${path}")
+  string(REPLACE "\"" "\\\"" path "${path}")
+  set(${var} "\"${path}\"" PARENT_SCOPE)
+endfunction()
+
 # _gogoroutines_go_archive(<target> GO_DIR <dir> [KINDS <dir>...]): an IMPORTED
 # STATIC library <target>, the archive built from the gogoroutines Go module in
 # GO_DIR with the user kind modules KINDS.
@@ -83,14 +91,16 @@ function(_gogoroutines_go_archive target)
                     OUTPUT_VARIABLE go_version OUTPUT_STRIP_TRAILING_WHITESPACE
                     COMMAND_ERROR_IS_FATAL ANY)
     string(REGEX MATCH "[0-9]+\\.[0-9]+(\\.[0-9]+)?" go_version "${go_version}")
-    set(uses "\t${arg_GO_DIR}\n\t./main\n")
+    _gogoroutines_go_quote(go_dir "${arg_GO_DIR}")
+    set(uses "\t${go_dir}\n\t./main\n")
     foreach(dir IN LISTS arg_KINDS)
       get_filename_component(dir "${dir}" ABSOLUTE)
       if(NOT EXISTS "${dir}/go.mod")
         message(FATAL_ERROR "GOGOROUTINES_GO_KINDS: ${dir} holds no go.mod (each entry is "
                             "the directory of a Go module of task kinds)")
       endif()
-      string(APPEND uses "\t${dir}\n")
+      _gogoroutines_go_quote(quoted "${dir}")
+      string(APPEND uses "\t${quoted}\n")
       list(APPEND kind_dirs "${dir}")
     endforeach()
     file(WRITE "${work}/go.work.new" "go ${go_version}\n\nuse (\n${uses})\n")
