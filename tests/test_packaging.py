@@ -368,7 +368,7 @@ def test_cpp_package_installs_and_an_outside_project_uses_it(tmp_path):
 
     for header in ("gogoroutines/runtime.hpp", "gogoroutines/errors.hpp", "gogo_abi.h"):
         assert (prefix / "include" / header).is_file(), header
-    (libdir,) = {p.parent for p in prefix.glob("lib*/libgogoroutines_core.a")}
+    (libdir,) = {p.parent for p in prefix.glob("lib*/libgogoroutines_cpp.a")}
     assert (libdir / "libgogoroutines_go.a").is_file()
     config_dir = libdir / "cmake" / "gogoroutines"
     for name in (
