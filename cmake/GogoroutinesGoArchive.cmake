@@ -109,12 +109,14 @@ function(_gogoroutines_go_archive target)
     configure_file("${work}/main/go.mod.new" "${work}/main/go.mod" COPYONLY)
     list(APPEND go_env "GOWORK=${work}/go.work")
 
-    # The packages of each kind module (its package main, if any, left out).
+    # The packages of each kind module that the archive can import: not a package
+    # main, nor a directory of tests only (no .go files but _test.go ones).
     set(imports "")
     foreach(dir IN LISTS kind_dirs)
       execute_process(
         COMMAND ${CMAKE_COMMAND} -E env ${go_env} "${GO_EXECUTABLE}" list -f
-                "{{if ne .Name \"main\"}}{{.ImportPath}}{{end}}" ./...
+                "{{if and (ne .Name \"main\") (or .GoFiles .CgoFiles)}}{{.ImportPath}}{{end}}"
+                ./...
         WORKING_DIRECTORY "${dir}"
         OUTPUT_VARIABLE packages ERROR_VARIABLE list_error RESULT_VARIABLE list_result
         OUTPUT_STRIP_TRAILING_WHITESPACE)
