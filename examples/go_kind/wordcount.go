@@ -95,7 +95,7 @@ func count(ctx context.Context, src kind.Source, limit int64) (kind.Result, erro
 	counts := c.finish()
 	return kind.Result{
 		Data: []byte(counts.String()),
-		Meta: func() any { return counts }, // built only if a caller reads task.meta
+		Meta: kind.MetaOf(counts),
 	}, nil
 }
 

@@ -19,6 +19,10 @@ import (
 	"gogoroutines.dev/go/kind"
 )
 
+// The ABI's integers are 64-bit and pass to the engine as ints: this fails
+// to compile where an int is narrower, instead of truncating there.
+var _ [math.MaxInt - math.MaxInt64]struct{}
+
 // The C ABI: every exported function and nothing else. gogo_abi.h is the
 // contract: it documents each function, and a test checks that its
 // prototypes are those cgo generates from these. Each export defers
@@ -43,7 +47,7 @@ func gogo_info(out **C.char, outLen *C.size_t) (rc C.int) {
 //export gogo_runtime_new
 func gogo_runtime_new(maxConcurrency C.int64_t, out *C.uint64_t, cerr *C.gogo_error) (rc C.int) {
 	defer recoverExport(&rc, cerr)
-	rt, err := engine.NewRuntime(int(min(int64(maxConcurrency), math.MaxInt32+1)))
+	rt, err := engine.NewRuntime(int(maxConcurrency))
 	if err != nil {
 		return statusOf(err, cerr)
 	}
@@ -301,8 +305,7 @@ func gogo_lane_open(h C.uint64_t, kindName *C.char, kindLen C.size_t, concurrenc
 	if timeoutNs == 0 {
 		return statusOf(fmt.Errorf("%w: a task timeout must be positive", kind.ErrInvalidArgument), cerr)
 	}
-	limit := int(min(max(concurrency, 0), engine.MaxLaneConcurrency+1)) // OpenLane tells what is wrong
-	l, err := rt.OpenLane(cView(kindName, kindLen), limit, ordered != 0, duration(timeoutNs))
+	l, err := rt.OpenLane(cView(kindName, kindLen), int(concurrency), ordered != 0, duration(timeoutNs))
 	if err != nil {
 		return statusOf(err, cerr)
 	}
@@ -445,7 +448,7 @@ func gogo_waitset_close(wh C.uint64_t) (rc C.int) {
 //export gogo_channel_new
 func gogo_channel_new(h C.uint64_t, capacity C.int64_t, out *C.uint64_t, cerr *C.gogo_error) (rc C.int) {
 	defer recoverExport(&rc, cerr)
-	size := int(min(max(capacity, -1), engine.MaxChannelCapacity+1)) // NewChannel tells what is wrong
+	size := int(capacity)
 	var ch *engine.Channel
 	var err error
 	if h == 0 {

@@ -3,6 +3,8 @@ package engine
 import (
 	"io"
 	"sync"
+
+	"gogoroutines.dev/go/kind"
 )
 
 // A Runtime is the kind.Host of the tasks prepared on it.
@@ -12,15 +14,18 @@ func (rt *Runtime) MaxConcurrency() int { return max(rt.maxConcurrency, 0) }
 
 // Shared returns the value kept under key, making it with create on first
 // use; Close closes it.
-func (rt *Runtime) Shared(key any, create func() any) any {
+func (rt *Runtime) Shared(key any, create func(kind.Host) any) any {
 	rt.shared.mu.Lock()
 	defer rt.shared.mu.Unlock()
 	if v, ok := rt.shared.values[key]; ok {
 		return v
 	}
-	v := create()
+	v := create(rt)
 	if rt.shared.closed {
-		return v // for a spawn that is about to fail: the runtime is closed
+		// For a spawn that is about to fail (the runtime is closed): nothing
+		// will close the value later, so it is closed now.
+		closeValue(v)
+		return v
 	}
 	if rt.shared.values == nil {
 		rt.shared.values = map[any]any{}
@@ -43,11 +48,16 @@ func (s *sharedState) close() {
 	s.values, s.closed = nil, true
 	s.mu.Unlock()
 	for _, v := range values {
-		switch c := v.(type) {
-		case io.Closer:
-			_ = c.Close()
-		case interface{ Close() }:
-			c.Close()
-		}
+		closeValue(v)
+	}
+}
+
+// closeValue calls the Close method of v, if it has one.
+func closeValue(v any) {
+	switch c := v.(type) {
+	case io.Closer:
+		_ = c.Close()
+	case interface{ Close() }:
+		c.Close()
 	}
 }

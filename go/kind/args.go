@@ -80,19 +80,13 @@ func (a *Args) fail(err error) {
 	}
 }
 
-// typePhrases say what a value of each parameter type must be, in messages.
-var typePhrases = map[Type]string{
-	String: "a string", Data: "a string or bytes", Int: "an int", Number: "a number",
-	Bool: "a bool", StringList: "a list of strings", StringMap: "a map of string to string",
-	Channel: "a channel", Any: "a value",
-}
-
 // get finds the parameter name, which a getter for one of types reads, and
 // the value given for it (nil when absent or None). p is nil after an error.
 func (a *Args) get(name string, types ...Type) (p *Param, v *Value) {
 	for i := range a.kind.Params {
 		if a.kind.Params[i].Name == name {
 			p = &a.kind.Params[i]
+			break
 		}
 	}
 	if p == nil || (types != nil && !isOneOf(p.Type, types)) {
@@ -115,7 +109,7 @@ func (a *Args) get(name string, types ...Type) (p *Param, v *Value) {
 		a.Invalid(name, "is required")
 		return nil, nil
 	case v != nil && !p.Type.accepts(v.Type):
-		a.Invalid(name, "must be %s, got %s", typePhrases[p.Type], v.Type)
+		a.Invalid(name, "must be %s, got %s", p.Type.phrase(), v.Type)
 		return nil, nil
 	}
 	return p, v

@@ -61,6 +61,14 @@ func (t Type) String() string {
 	return fmt.Sprintf("type %d", int(t))
 }
 
+// phrase is the type with its article, as messages say what a value must be.
+func (t Type) phrase() string {
+	if t == Int {
+		return "an int"
+	}
+	return "a " + t.String()
+}
+
 // accepts reports whether a value of type v may be given for the type.
 func (t Type) accepts(v ValueType) bool {
 	switch t {

@@ -49,7 +49,9 @@ func (t ValueType) String() string {
 
 // Value is one argument value. The engine decodes the caller's arguments
 // into Values; a kind reads them through Args. Name is set for named
-// arguments and map entries.
+// arguments and map entries. Bytes and Items are the kind's to keep, but the
+// Name of a top-level argument may alias the caller's memory: copy it
+// (strings.Clone) to keep it past Prepare.
 type Value struct {
 	Name   string
 	Type   ValueType

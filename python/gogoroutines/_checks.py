@@ -38,3 +38,13 @@ def seconds(
             f"{name} is too large (at most {most:.0f} seconds); use None for no limit"
         )
     return number
+
+
+def int_in(value: object, name: str, lo: int, hi: int, *, or_none: bool = False) -> None:
+    """Raise InvalidArgument naming ``name`` unless ``value`` is an int in [lo, hi]
+    (or None, with ``or_none``); a bool is not an int here."""
+    if value is None and or_none:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        what = "None or an int" if or_none else "an int"
+        raise InvalidArgument(f"{name} must be {what} from {lo} to {hi}, got {value!r}")

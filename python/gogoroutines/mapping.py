@@ -40,15 +40,6 @@ DEFAULT_CONCURRENCY = 1024
 ProgressArg = bool | Callable[[int, int | None], object]
 
 
-def _arguments(item: object, index: int, kind: str) -> dict[str, Any]:
-    """A copy of one item of the input as the dict of arguments the core takes."""
-    if isinstance(item, Mapping):
-        return dict(item)
-    raise InvalidArgument(
-        f"map: item {index} must be a dict of arguments for {kind!r}, got {type(item).__name__}"
-    )
-
-
 def _feed(lane: Lane, batch: list[dict[str, Any]]) -> None:
     """Feed a batch; a bad item's error names its index in the whole input."""
     try:

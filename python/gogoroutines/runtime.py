@@ -9,10 +9,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._checks import seconds
+from ._checks import int_in, seconds
 from ._loader import go_limits, load_core
 from ._types import Stats
-from .errors import InvalidArgument, RuntimeClosed
 from .group import TaskGroup
 from .mapping import DEFAULT_CONCURRENCY, ProgressArg, map_kind
 
@@ -47,16 +46,7 @@ class Runtime:
 
     def __init__(self, max_concurrency: int | None = None) -> None:
         if max_concurrency is not None:
-            limit = go_limits().max_concurrency
-            if (
-                not isinstance(max_concurrency, int)
-                or isinstance(max_concurrency, bool)
-                or not 1 <= max_concurrency <= limit
-            ):
-                raise InvalidArgument(
-                    f"max_concurrency must be None or an int from 1 to {limit}, "
-                    f"got {max_concurrency!r}"
-                )
+            int_in(max_concurrency, "max_concurrency", 1, go_limits().max_concurrency)
         self._core = load_core().Runtime(max_concurrency or 0)
         _live.add(self)
 
@@ -111,8 +101,9 @@ class Runtime:
             items runs in bounded memory.
         concurrency : int or None
             At most this many items run at once (within the runtime's own
-            ``max_concurrency``). Default: the runtime's ``max_concurrency``,
-            else 1024. The input is read ahead of what was yielded by at most
+            ``max_concurrency``), at most 2**20. Default: the runtime's
+            ``max_concurrency`` (capped at 2**20), else 1024. The input is
+            read ahead of what was yielded by at most
             ``concurrency + max(concurrency, 256)`` items, so that Go starts
             the next item as soon as one ends.
         ordered : bool
@@ -136,14 +127,10 @@ class Runtime:
         Leaving the loop early (``break``, an exception, Ctrl-C) cancels the
         tasks still running.
         """
-        limit = concurrency if concurrency is not None else self.max_concurrency
-        if limit is None:
-            limit = DEFAULT_CONCURRENCY
         most = go_limits().max_lane_concurrency
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= most:
-            raise InvalidArgument(
-                f"concurrency must be None or an int from 1 to {most}, got {limit!r}"
-            )
+        int_in(concurrency, "concurrency", 1, most, or_none=True)
+        # By default as many as the runtime runs at once (a lane runs at most `most`).
+        limit = concurrency or min(self.max_concurrency or DEFAULT_CONCURRENCY, most)
         timeout = seconds(timeout, negative_is_zero=True)
         return map_kind(
             self._core,
@@ -164,11 +151,7 @@ class Runtime:
         ``stream`` argument, and close it when they end. Closing the runtime
         closes its channels.
         """
-        most = go_limits().max_channel_capacity
-        if not isinstance(capacity, int) or isinstance(capacity, bool) or not 0 <= capacity <= most:
-            raise InvalidArgument(f"capacity must be an int from 0 to {most}, got {capacity!r}")
-        if self.closed:
-            raise RuntimeClosed("the runtime is closed")
+        int_in(capacity, "capacity", 0, go_limits().max_channel_capacity)
         channel: CoreChannel = load_core().Channel(capacity, self._core)  # closed with it, in Go
         return channel
 

@@ -62,37 +62,51 @@ func environment(a *kind.Args, env map[string]string) ([]string, error) {
 	return envCache.merged, nil
 }
 
+// environ views C's environ as "name=value" strings that alias C memory:
+// valid only until the environment changes, so callers copy what they keep.
+func environ() []string {
+	n := 0
+	for p := C.environ; p != nil && *p != nil; p = (**C.char)(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(*p))) {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	vars := make([]string, 0, n)
+	for _, kv := range unsafe.Slice(C.environ, n) {
+		if v := unsafe.String((*byte)(unsafe.Pointer(kv)), C.strlen(kv)); strings.IndexByte(v, '=') > 0 {
+			vars = append(vars, v)
+		}
+	}
+	return vars
+}
+
 // readEnviron copies C's environ, sorted.
 func readEnviron() []string {
-	var env []string
-	for p := C.environ; p != nil && *p != nil; p = (**C.char)(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(*p))) {
-		if kv := C.GoString(*p); strings.IndexByte(kv, '=') > 0 {
-			env = append(env, kv)
-		}
+	env := environ()
+	for i, kv := range env {
+		env[i] = strings.Clone(kv)
 	}
 	sort.Strings(env)
 	return env
 }
 
 // environUnchanged reports whether C's environ holds exactly the sorted
-// variables of last, comparing in place (no copy, no allocation).
+// variables of last.
 func environUnchanged(last []string) bool {
 	if last == nil {
 		return false
 	}
-	n := 0
-	for p := C.environ; p != nil && *p != nil; p = (**C.char)(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(*p))) {
-		kv := unsafe.String((*byte)(unsafe.Pointer(*p)), C.strlen(*p))
-		if strings.IndexByte(kv, '=') <= 0 {
-			continue
-		}
-		i := sort.SearchStrings(last, kv)
-		if i == len(last) || last[i] != kv {
+	current := environ()
+	if len(current) != len(last) {
+		return false
+	}
+	for _, kv := range current {
+		if i := sort.SearchStrings(last, kv); i == len(last) || last[i] != kv {
 			return false
 		}
-		n++
 	}
-	return n == len(last)
+	return true
 }
 
 // merge returns base with the variables of over replacing or added, sorted.

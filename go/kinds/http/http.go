@@ -102,10 +102,11 @@ func prepareHTTP(a *kind.Args) (kind.Work, error) {
 		}
 		r.headers.Set(k, v)
 	}
-	host := a.Host()
-	clients := host.Shared(clientsKey{verify: verify}, func() any {
-		return newHTTPClients(verify, host.MaxConcurrency())
-	}).(*httpClients)
+	newClients := newVerifiedClients
+	if !verify {
+		newClients = newInsecureClients
+	}
+	clients := a.Host().Shared(clientsKey{verify: verify}, newClients).(*httpClients)
 	r.client = clients.noFollow
 	if r.follow {
 		r.client = clients.follow
@@ -166,6 +167,9 @@ func hasControl(s string, allowTab bool) bool {
 // pooled transport each for verified and unverified TLS, made on first use,
 // shared by the runtime's tasks and closed with it.
 type clientsKey struct{ verify bool }
+
+func newVerifiedClients(h kind.Host) any { return newHTTPClients(true, h.MaxConcurrency()) }
+func newInsecureClients(h kind.Host) any { return newHTTPClients(false, h.MaxConcurrency()) }
 
 // httpClients are two clients over one transport (so one connection pool):
 // one follows redirects and one does not. Choosing the client when the task
