@@ -623,3 +623,14 @@ def test_ctrl_c_interrupts_a_map_and_leaves_nothing_running(start_script):
     assert 1 <= got <= 3
     assert (active, total) == (0, 0)
     assert err == ""
+
+
+def test_default_concurrency_of_a_runtime_above_the_lane_limit_is_capped():
+    # A runtime may allow more at once than one map runs (2**20): map's default
+    # is then the lane's limit, not an error.
+    with Runtime(max_concurrency=2**21) as rt:
+        assert list(rt.map("echo", [{"data": str(i)} for i in range(10)])) == [
+            str(i) for i in range(10)
+        ]
+        with pytest.raises(InvalidArgument, match="concurrency"):
+            list(rt.map("echo", [{"data": "x"}], concurrency=2**20 + 1))

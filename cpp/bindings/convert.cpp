@@ -50,7 +50,7 @@ void add_value(gg::Args& args, std::string_view name, py::handle value, std::str
                BufferKeeper& buffers, int depth) {
   PyObject* obj = value.ptr();
   const auto where = [&] { return std::string(kind) + ": argument '" + std::string(name) + "'"; };
-  if (depth > 8) throw_invalid(where() + " is nested too deeply");
+  if (depth > gg::limits().max_value_depth) throw_invalid(where() + " is nested too deeply");
   if (obj == Py_None) {
     args.none(name, Own::View);
   } else if (PyBool_Check(obj)) {

@@ -6,15 +6,10 @@
 #include <string>
 
 #include "gogoroutines/errors.hpp"
+#include "gogoroutines/limits.hpp"
 #include "internal.hpp"
 
 namespace gogoroutines::detail {
-
-namespace {
-// Longest timeout or deadline accepted, in seconds (100 years): anything
-// larger is a mistake, and `std::nullopt` already means "no limit".
-constexpr double kMaxSeconds = 100.0 * 365 * 24 * 3600;
-}  // namespace
 
 std::int64_t timeout_ns(Timeout timeout, const char* what) {
   if (!timeout) return -1;
@@ -27,9 +22,14 @@ std::int64_t timeout_ns(Timeout timeout, const char* what) {
     std::snprintf(text, sizeof text, "%g", seconds);
     throw InvalidArgument(std::string(what) + " must not be negative, got " + text);
   }
-  if (seconds > kMaxSeconds) {
-    throw InvalidArgument(std::string(what) +
-                          " is too large (at most 100 years); use None for no limit");
+  // The longest timeout Go accepts: anything larger is a mistake, and
+  // std::nullopt already means "no limit".
+  const double most = static_cast<double>(limits().max_timeout_ns) / 1e9;
+  if (seconds > most) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.0f", most);
+    throw InvalidArgument(std::string(what) + " is too large (at most " + text +
+                          " seconds); use None for no limit");
   }
   return static_cast<std::int64_t>(seconds * 1e9);
 }

@@ -412,6 +412,14 @@ TEST(closing_a_runtime_closes_its_channels) {
 
 TEST(info_lists_go_version_and_kinds) {
   const std::string info = gg::Runtime::info_json();
+  // The limits, read through their own export, are those of the document.
+  const gg::Limits& limits = gg::limits();
+  CHECK(info.find("\"max_value_depth\":" + std::to_string(limits.max_value_depth)) !=
+        std::string::npos);
+  CHECK(info.find("\"max_timeout_ns\":" + std::to_string(limits.max_timeout_ns)) !=
+        std::string::npos);
+  CHECK_THROWS(gg::InvalidArgument, gg::detail::timeout_ns(limits.max_timeout_ns / 1e9 * 2, "t"),
+               "too large");
   CHECK(info.find("\"go_version\":\"go") != std::string::npos);
   for (const char* kind : {"goroutine", "task", "delayed", "sleep", "echo"}) {
     CHECK(info.find(std::string("\"name\":\"") + kind + "\"") != std::string::npos);

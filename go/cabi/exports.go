@@ -42,6 +42,20 @@ func gogo_info(out **C.char, outLen *C.size_t) (rc C.int) {
 	return C.GOGO_OK
 }
 
+// gogo_info_limits: see gogo_abi.h.
+//
+//export gogo_info_limits
+func gogo_info_limits(out *C.gogo_limits) (rc C.int) {
+	defer recoverExport(&rc, nil)
+	l := goLimits()
+	*out = C.gogo_limits{
+		max_concurrency: C.int64_t(l.MaxConcurrency), max_lane_concurrency: C.int64_t(l.MaxLaneConcurrency),
+		max_channel_capacity: C.int64_t(l.MaxChannelCapacity), max_args: C.int64_t(l.MaxArgs),
+		max_value_depth: C.int64_t(l.MaxValueDepth), max_timeout_ns: C.int64_t(l.MaxTimeoutNs),
+	}
+	return C.GOGO_OK
+}
+
 // gogo_runtime_new: see gogo_abi.h.
 //
 //export gogo_runtime_new

@@ -124,6 +124,19 @@ typedef struct gogo_stats {
   int64_t goroutines; /* goroutines of the whole process, less idle pooled workers */
 } gogo_stats;
 
+/*
+ * The limits that the Go engine checks arguments against, defined once in Go;
+ * callers check against them too, to say what is wrong in their own words.
+ */
+typedef struct gogo_limits {
+  int64_t max_concurrency;      /* of a runtime (gogo_runtime_new) */
+  int64_t max_lane_concurrency; /* of a lane (gogo_lane_open) */
+  int64_t max_channel_capacity; /* of a channel (gogo_channel_new) */
+  int64_t max_args;             /* arguments of one task */
+  int64_t max_value_depth;      /* nesting of list and map arguments */
+  int64_t max_timeout_ns;       /* any timeout or duration */
+} gogo_limits;
+
 #ifndef GOGOROUTINES_CGO_PREAMBLE
 /*
  * The exports of the Go archive (go/cabi/exports.go). cgo compiles that file
@@ -142,6 +155,12 @@ typedef struct gogo_stats {
  * not empty, gogo_runtime_new fails).
  */
 int gogo_info(char** json, size_t* json_len);
+
+/*
+ * gogo_info_limits writes the limits (also in gogo_info's "limits"), without the
+ * cost of a JSON document.
+ */
+int gogo_info_limits(gogo_limits* limits);
 
 /*
  * gogo_runtime_new creates a runtime and writes its handle (never 0).

@@ -8,6 +8,28 @@ import (
 	"gogoroutines.dev/go/kind"
 )
 
+// limits are the limits of gogo_limits, named as its fields are.
+type limits struct {
+	MaxConcurrency     int64 `json:"max_concurrency"`
+	MaxLaneConcurrency int64 `json:"max_lane_concurrency"`
+	MaxChannelCapacity int64 `json:"max_channel_capacity"`
+	MaxArgs            int64 `json:"max_args"`
+	MaxValueDepth      int64 `json:"max_value_depth"`
+	MaxTimeoutNs       int64 `json:"max_timeout_ns"`
+}
+
+// goLimits gathers the limits, each defined once in the engine or kind.
+func goLimits() limits {
+	return limits{
+		MaxConcurrency:     engine.MaxRuntimeConcurrency,
+		MaxLaneConcurrency: engine.MaxLaneConcurrency,
+		MaxChannelCapacity: engine.MaxChannelCapacity,
+		MaxArgs:            kind.MaxArgs,
+		MaxValueDepth:      kind.MaxValueDepth,
+		MaxTimeoutNs:       int64(kind.MaxSeconds * time.Second),
+	}
+}
+
 // kindInfo is one kind as gogo_info describes it.
 type kindInfo struct {
 	Name    string       `json:"name"`
@@ -42,14 +64,7 @@ func info() map[string]any {
 		"goos":       runtime.GOOS,
 		"goarch":     runtime.GOARCH,
 		"kinds":      kinds,
-		"limits": map[string]int64{
-			"max_concurrency":      engine.MaxRuntimeConcurrency,
-			"max_lane_concurrency": engine.MaxLaneConcurrency,
-			"max_channel_capacity": engine.MaxChannelCapacity,
-			"max_args":             kind.MaxArgs,
-			"max_value_depth":      kind.MaxValueDepth,
-			"max_timeout_ns":       int64(kind.MaxSeconds * time.Second),
-		},
-		"problems": problems,
+		"limits":     goLimits(),
+		"problems":   problems,
 	}
 }

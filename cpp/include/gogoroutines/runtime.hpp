@@ -4,6 +4,7 @@
 //
 //   errors.hpp   the one exception hierarchy
 //   timeout.hpp  Timeout: seconds, or std::nullopt for no limit
+//   limits.hpp   limits(): the limits of the Go engine
 //   args.hpp     Args: the named arguments of a task
 //   task.hpp     Status, Task (the RAII handle of one task), Outcome
 //   waitset.hpp  WaitSet: "wait for any of these tasks", optionally as a file descriptor
@@ -32,6 +33,7 @@
 #include "gogo_abi.h"
 #include "gogoroutines/args.hpp"
 #include "gogoroutines/errors.hpp"
+#include "gogoroutines/limits.hpp"
 #include "gogoroutines/timeout.hpp"
 
 namespace gogoroutines {

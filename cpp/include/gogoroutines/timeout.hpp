@@ -17,7 +17,7 @@ namespace detail {
 /// @param timeout the timeout
 /// @param what its name, for the message of the exception
 /// @return the nanoseconds, -1 for std::nullopt (no limit)
-/// @throw InvalidArgument for NaN, negative or absurdly large values (over 100 years)
+/// @throw InvalidArgument for NaN, negative or absurdly large values (over limits().max_timeout_ns)
 std::int64_t timeout_ns(Timeout timeout, const char* what);
 }  // namespace detail
 
