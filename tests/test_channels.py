@@ -675,3 +675,17 @@ def test_http_stream_is_closed_when_the_request_fails(rt, http_server):
     drain(ch)
     with pytest.raises(TaskFailed, match="404"):
         task.result(HANG_GUARD)
+
+
+def test_a_task_cancelled_while_queued_closes_its_stream():
+    # Its work never runs, so no kind could close the channel: the engine does,
+    # and a loop over the channel ends instead of waiting for ever.
+    with g.Runtime(max_concurrency=1) as rt:
+        blocker = rt.go("sleep", seconds=60)
+        ch = rt.channel(4)
+        task = rt.go("exec", argv=["echo", "never"], stream=ch)
+        assert task.status is g.Status.QUEUED
+        task.cancel()
+        with pytest.raises(ChannelClosed):
+            ch.recv(timeout=10)
+        blocker.cancel()

@@ -56,10 +56,11 @@ type Lane struct {
 
 // laneItem is one fed item while it waits or runs.
 type laneItem struct {
-	lane  *Lane
-	index int64
-	pos   int // in lane.live while running
-	task  Task
+	lane    *Lane
+	index   int64
+	pos     int // in lane.live while running
+	task    Task
+	streams []kind.Stream // the channels its arguments gave it: closed when it ends
 }
 
 // OpenLane returns a lane for items of kind, running at most limit at once
@@ -142,11 +143,12 @@ func (l *Lane) Feed(items [][]kind.Value) error {
 			inline.ID = rt.lastID
 			rt.count(StateNotFound, StateRunning) // record counts it out of running
 			res, terr := inline.runInline()
+			closeStreams(p.Streams)
 			l.record(index, inline.ID, res, terr)
 			continue
 		}
 		rt.count(StateNotFound, StateQueued)
-		it := &laneItem{lane: l, index: index, task: taskOf(k, p, l.timeout)}
+		it := &laneItem{lane: l, index: index, task: taskOf(k, p, l.timeout), streams: p.Streams}
 		it.task.ID = rt.lastID
 		l.queue = append(l.queue, it)
 	}
@@ -191,6 +193,7 @@ func (it *laneItem) finish(_ *Task, res kind.Result, terr *TaskError) {
 		return
 	}
 	l.unlive(it)
+	closeStreams(it.streams)
 	l.record(it.index, it.task.ID, res, terr)
 	rt.startQueued() // what waited in the runtime's queue goes first
 	l.startQueued()
@@ -365,9 +368,11 @@ func (l *Lane) closeLocked() {
 			rt.releaseSlotLocked()
 		}
 		rt.count(StateRunning, StateNotFound)
+		closeStreams(it.streams) // dropped: its channels end now, as a cancelled task's do
 	}
-	for range l.queue {
+	for _, it := range l.queue {
 		rt.count(StateQueued, StateNotFound)
+		closeStreams(it.streams)
 	}
 	for _, held := range [][]Outcome{l.finished, l.slots} {
 		for _, o := range held {

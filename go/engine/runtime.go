@@ -49,6 +49,10 @@ type Runtime struct {
 	// on, closed when the task finishes. Few tasks are waited on this way,
 	// so a map here costs less than a channel field in every Task.
 	waiting map[*Task]chan struct{}
+	// streams holds the channels that the arguments of an unfinished task
+	// gave it, closed when it finishes (few tasks have any: a map, not a
+	// field of every Task).
+	streams map[*Task][]kind.Stream
 	// onFinish is rt.finish, made once: the method value made at each start
 	// would be an allocation per task.
 	onFinish func(*Task, kind.Result, *TaskError)
@@ -113,7 +117,7 @@ func (rt *Runtime) Spawn(name string, values []kind.Value, timeout time.Duration
 // spawn. A task of an Inline kind with a free slot runs to its end before
 // SpawnTask returns (state StateCompleted or StateFailed).
 func (rt *Runtime) SpawnTask(name string, values []kind.Value, timeout time.Duration) (*Task, State, error) {
-	t, err := rt.newTask(name, values, timeout)
+	p, err := rt.newTask(name, values, timeout)
 	if err != nil {
 		return nil, StateNotFound, err
 	}
@@ -122,20 +126,20 @@ func (rt *Runtime) SpawnTask(name string, values []kind.Value, timeout time.Dura
 	if rt.closed {
 		return nil, StateNotFound, ErrClosed
 	}
-	return t, rt.enterLocked(t), nil
+	return p.task, rt.enterLocked(p), nil
 }
 
 // SpawnMany spawns one task of kind per item of args. Every item is
 // validated before any task starts: a bad item fails the whole batch, with an
 // error naming its index. It returns the ids in item order.
 func (rt *Runtime) SpawnMany(name string, items [][]kind.Value, timeout time.Duration) ([]int64, error) {
-	tasks := make([]*Task, len(items))
+	tasks := make([]pending, len(items))
 	for i, values := range items {
-		t, err := rt.newTask(name, values, timeout)
+		p, err := rt.newTask(name, values, timeout)
 		if err != nil {
 			return nil, fmt.Errorf("item %d: %w", i, err)
 		}
-		tasks[i] = t
+		tasks[i] = p
 	}
 	ids := make([]int64, len(tasks))
 	rt.mu.Lock()
@@ -143,24 +147,31 @@ func (rt *Runtime) SpawnMany(name string, items [][]kind.Value, timeout time.Dur
 	if rt.closed {
 		return nil, ErrClosed
 	}
-	for i, t := range tasks {
-		rt.enterLocked(t)
-		ids[i] = t.ID
+	for i, p := range tasks {
+		rt.enterLocked(p)
+		ids[i] = p.task.ID
 	}
 	return ids, nil
 }
 
+// pending is a prepared task on its way into the table, with the streams its
+// arguments gave it.
+type pending struct {
+	task    *Task
+	streams []kind.Stream
+}
+
 // newTask validates the arguments and returns a task ready to enter the table.
-func (rt *Runtime) newTask(name string, values []kind.Value, timeout time.Duration) (*Task, error) {
+func (rt *Runtime) newTask(name string, values []kind.Value, timeout time.Duration) (pending, error) {
 	if timeout < 0 {
 		timeout = 0
 	}
 	k, p, err := kind.Prepare(rt, name, values)
 	if err != nil {
-		return nil, err
+		return pending{}, err
 	}
 	t := taskOf(k, p, timeout)
-	return &t, nil
+	return pending{task: &t, streams: p.Streams}, nil
 }
 
 // taskOf is a task (without an id) that will run the prepared plan p.
@@ -174,7 +185,8 @@ func taskOf(k *kind.Kind, p kind.Plan, timeout time.Duration) Task {
 
 // enterLocked gives t the next id, puts it in the table and starts it (or
 // queues it), returning its state. Called with mu held.
-func (rt *Runtime) enterLocked(t *Task) State {
+func (rt *Runtime) enterLocked(p pending) State {
+	t := p.task
 	rt.lastID++
 	t.ID = rt.lastID
 	slotFree := rt.slotFreeLocked()
@@ -188,7 +200,14 @@ func (rt *Runtime) enterLocked(t *Task) State {
 		}
 		rt.tasks.put(t)
 		rt.count(StateNotFound, t.state)
+		closeStreams(p.streams)
 		return t.state
+	}
+	if len(p.streams) > 0 {
+		if rt.streams == nil {
+			rt.streams = map[*Task][]kind.Stream{}
+		}
+		rt.streams[t] = p.streams
 	}
 	rt.tasks.put(t)
 	if !slotFree {
@@ -289,6 +308,12 @@ func (rt *Runtime) settle(t *Task, state State, res kind.Result, terr *TaskError
 	t.state = state
 	t.result = res
 	t.err = terr
+	if len(rt.streams) > 0 { // the task's own channels end with it, whether its work ran or not
+		if streams, ok := rt.streams[t]; ok {
+			closeStreams(streams)
+			delete(rt.streams, t)
+		}
+	}
 	if len(rt.waiting) > 0 {
 		if done, ok := rt.waiting[t]; ok {
 			close(done)
@@ -533,4 +558,11 @@ func (rt *Runtime) OutcomeSize(id int64) (int, error) {
 		return len(t.err.Message), nil
 	}
 	return len(t.result.Data), nil
+}
+
+// closeStreams closes the channels a task's arguments gave it.
+func closeStreams(streams []kind.Stream) {
+	for _, s := range streams {
+		s.Close()
+	}
 }

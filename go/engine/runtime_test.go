@@ -1392,3 +1392,42 @@ func TestManyIDsAcrossTablePages(t *testing.T) {
 		t.Fatalf("id after emptying the table = %d, want %d", id, last+1)
 	}
 }
+
+func TestStreamsOfATaskThatNeverRanAreClosed(t *testing.T) {
+	rt := newRT(t, 1)
+	mustSpawn(t, rt, "sleep", []kind.Value{vFloat("seconds", 60)}, 0) // holds the only slot
+	queued, err := NewChannel(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := kind.Value{Name: "stream", Type: kind.ValueStream, Stream: queued}
+	id := mustSpawn(t, rt, "exec", []kind.Value{{Name: "argv", Type: kind.ValueList, Items: []kind.Value{vStr("", "true")}}, stream}, 0)
+	if state, _ := rt.Status(id); state != StateQueued {
+		t.Fatalf("the exec task is %v, want queued", state)
+	}
+	if _, err := rt.Cancel(id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := queued.Recv(hangGuard); !errors.Is(err, ErrChannelClosed) {
+		t.Fatalf("Recv on the stream of a task cancelled while queued: %v, want ErrChannelClosed", err)
+	}
+
+	// The same for the queued items of a lane that is closed.
+	fed, err := NewChannel(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := rt.OpenLane("exec", 1, true, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := []kind.Value{{Name: "argv", Type: kind.ValueList, Items: []kind.Value{vStr("", "true")}},
+		{Name: "stream", Type: kind.ValueStream, Stream: fed}}
+	if err := l.Feed([][]kind.Value{item}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if _, err := fed.Recv(hangGuard); !errors.Is(err, ErrChannelClosed) {
+		t.Fatalf("Recv on the stream of a dropped lane item: %v, want ErrChannelClosed", err)
+	}
+}

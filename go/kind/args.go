@@ -27,11 +27,12 @@ import (
 // The engine checks Err after Prepare too, and refuses arguments that no
 // parameter declares. Values returned by the getters are the kind's to keep.
 type Args struct {
-	kind   *Kind
-	values []Value
-	used   uint64 // bit i: values[i] was read
-	host   Host
-	err    error
+	kind    *Kind
+	values  []Value
+	used    uint64 // bit i: values[i] was read
+	host    Host
+	err     error
+	streams []Stream // what Stream returned, for the engine to close
 }
 
 // ErrInvalidArgument is what every argument error matches with errors.Is.
@@ -280,12 +281,15 @@ func (a *Args) StrMap(name string) map[string]string {
 	return out
 }
 
-// Stream returns the Channel argument name (nil when absent).
+// Stream returns the Channel argument name (nil when absent). The engine
+// closes it when the task ends (also when the task is cancelled before its
+// work started); the work may close it sooner.
 func (a *Args) Stream(name string) Stream {
 	_, v := a.get(name, Channel)
-	if v == nil {
+	if v == nil || v.Stream == nil {
 		return nil
 	}
+	a.streams = append(a.streams, v.Stream)
 	return v.Stream
 }
 

@@ -16,6 +16,9 @@ type Plan struct {
 	Work  Work
 	Timed bool
 	Delay time.Duration
+	// Streams are the channels its arguments gave it (Args.Stream): the
+	// engine closes them when the task ends, whether or not its work ran.
+	Streams []Stream
 }
 
 // argsPool recycles the Args of Prepare: a spawn needs one only while it
@@ -67,6 +70,9 @@ func Prepare(host Host, name string, values []Value) (*Kind, Plan, error) {
 	}
 	if p.Work == nil {
 		return nil, Plan{}, fmt.Errorf("%w: kind '%s' prepared no work", ErrInvalidArgument, k.Name)
+	}
+	if len(a.streams) > 0 {
+		p.Streams = append([]Stream(nil), a.streams...)
 	}
 	return k, p, nil
 }

@@ -71,8 +71,9 @@ type Stream interface {
 	// task then stops sending).
 	Send(ctx context.Context, item Item) error
 	// Close closes the stream: receivers get what was sent, then the end.
-	// A kind that streams closes its stream when its work ends, whatever
-	// the outcome. Closing twice is fine.
+	// The engine closes a task's streams when the task ends, whatever the
+	// outcome, and also when it is cancelled before its work started; a
+	// kind may close one sooner. Closing twice is fine.
 	Close()
 }
 

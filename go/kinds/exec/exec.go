@@ -204,7 +204,6 @@ func (r execRun) run(ctx context.Context) (kind.Result, error) {
 	var lines *lineSender
 	var sink io.Writer = stdout
 	if r.stream != nil {
-		defer r.stream.Close()
 		lines = &lineSender{ctx: ctx, ch: r.stream, max: r.maxBytes}
 		sink = lines
 	}

@@ -229,9 +229,6 @@ func newHTTPClients(verify bool, concurrency int) *httpClients {
 var errRedirects = errors.New("too many redirects")
 
 func (r httpRequest) run(ctx context.Context) (kind.Result, error) {
-	if r.stream != nil {
-		defer r.stream.Close()
-	}
 	start := time.Now()
 	var last httpAttempt // the latest response's status, headers and URL
 	finish := func(attempts int, data []byte, err error) (kind.Result, error) {
