@@ -1431,3 +1431,25 @@ func TestStreamsOfATaskThatNeverRanAreClosed(t *testing.T) {
 		t.Fatalf("Recv on the stream of a dropped lane item: %v, want ErrChannelClosed", err)
 	}
 }
+
+func TestClosingAWaitSetWakesATakeWaitingOnIt(t *testing.T) {
+	ws, err := NewWaitSet(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := make(chan error, 1)
+	go func() {
+		_, err := ws.Take(1, -1) // no timeout: only the close can end it
+		taken <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let it block (if it has not yet, it sees the close at once)
+	ws.Close()
+	select {
+	case err := <-taken:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("Take after Close: %v, want ErrClosed", err)
+		}
+	case <-time.After(hangGuard):
+		t.Fatal("Close did not wake the waiting Take")
+	}
+}

@@ -101,7 +101,8 @@ func (ws *WaitSet) Take(max int, timeout time.Duration) ([]uint64, error) {
 	}
 }
 
-// Close drops what is ready and closes the pipe; later pushes are ignored.
+// Close drops what is ready and closes the pipe; later pushes are ignored,
+// and a Take waiting meanwhile returns ErrClosed.
 func (ws *WaitSet) Close() {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
@@ -110,6 +111,10 @@ func (ws *WaitSet) Close() {
 	}
 	ws.closed = true
 	ws.ready = nil
+	select { // a Take waiting in another thread wakes and sees the close
+	case ws.signal <- struct{}{}:
+	default:
+	}
 	for _, fd := range []int{ws.readFd, ws.writeFd} {
 		if fd >= 0 {
 			syscall.Close(fd)

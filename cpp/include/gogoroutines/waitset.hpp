@@ -20,9 +20,9 @@ class Task;
 /// Collects the completions of watched tasks, of any runtime, in the order
 /// they happen: "wait for any of these" without polling. Optionally it has a
 /// file descriptor that becomes readable when completions are ready, for an
-/// event loop to watch. Move-only; closed when destroyed. Closing it does
-/// not wake a take() waiting in another thread: close it from the thread
-/// that takes, or give take() a timeout.
+/// event loop to watch. Move-only; closed when destroyed. Closing it wakes
+/// a take() waiting in another thread, which then throws RuntimeClosed (the
+/// object itself must outlive that take()).
 class WaitSet {
  public:
   /// @param with_fd whether to create the file descriptor (see fd())
