@@ -4,7 +4,9 @@
 package testkit
 
 import (
+	"errors"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,4 +128,31 @@ func RandomBytes(n int) []byte {
 	b := make([]byte, n)
 	rand.New(rand.NewSource(int64(n))).Read(b)
 	return b
+}
+
+// Run spawns a task of kindName on a runtime of its own, waits for it and
+// returns its result or its failure.
+func Run(t testing.TB, kindName string, values ...kind.Value) ([]byte, *engine.TaskError) {
+	t.Helper()
+	rt := NewRuntime(t, 0)
+	task, _, err := rt.SpawnTask(kindName, values, 0)
+	if err != nil {
+		t.Fatalf("spawn %s: %v", kindName, err)
+	}
+	if _, _, err := rt.Wait(task.ID, HangGuard); err != nil {
+		t.Fatalf("wait %s: %v", kindName, err)
+	}
+	return task.Result().Data, task.Err()
+}
+
+// SpawnFails checks that spawning kindName with values fails with an
+// argument error whose message contains want.
+func SpawnFails(t testing.TB, kindName string, values []kind.Value, want string) {
+	t.Helper()
+	rt := NewRuntime(t, 0)
+	_, err := rt.Spawn(kindName, values, 0)
+	var argErr *kind.ArgError
+	if !errors.As(err, &argErr) || !strings.Contains(err.Error(), want) {
+		t.Errorf("%s %v: error %v, want an argument error containing %q", kindName, values, err, want)
+	}
 }
