@@ -148,7 +148,7 @@ typedef struct gogo_limits {
 /*
  * gogo_info writes a malloc'ed JSON document describing the Go runtime
  * (go_version, gomaxprocs, num_cpu, goos, goarch), the registered task kinds
- * (kinds: name, doc, params, inline, package), the limits that callers check
+ * (kinds: name, doc, params, inline, package, builtin), the limits that callers check
  * arguments against (limits: max_concurrency, max_lane_concurrency,
  * max_channel_capacity, max_args, max_value_depth, max_timeout_ns), and what
  * went wrong registering kinds (problems: a list of messages; while it is

@@ -1,7 +1,10 @@
 package cabi
 
 import (
+	"path"
+	"reflect"
 	"runtime"
+	"strings"
 	"time"
 
 	"gogoroutines.dev/go/engine"
@@ -37,7 +40,12 @@ type kindInfo struct {
 	Params  []kind.Param `json:"params"`
 	Inline  bool         `json:"inline"`
 	Package string       `json:"package"` // the Go package that registered it
+	Builtin bool         `json:"builtin"` // one of this module's kinds/<name> packages
 }
+
+// builtinPackages is the prefix of the built-in kinds' packages: those of
+// the kinds directory of the module this package belongs to.
+var builtinPackages = path.Dir(reflect.TypeOf(limits{}).PkgPath()) + "/kinds/"
 
 // info is the document gogo_info writes: the Go runtime, the kinds, the
 // limits that the layers above check before calling (each defined once, in
@@ -50,8 +58,9 @@ func info() map[string]any {
 		if params == nil {
 			params = []kind.Param{}
 		}
+		pkg := kind.PackageOf(name)
 		kinds = append(kinds, kindInfo{Name: k.Name, Doc: k.Doc, Params: params, Inline: k.Inline,
-			Package: kind.PackageOf(name)})
+			Package: pkg, Builtin: strings.HasPrefix(pkg, builtinPackages)})
 	}
 	problems := []string{}
 	if err := kind.Check(); err != nil {

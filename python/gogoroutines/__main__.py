@@ -39,10 +39,6 @@ _PYTHON_TYPES = {
     "any": "Any",
 }
 
-# The built-in kinds live in these Go packages; others were added to this build.
-_BUILTIN_PACKAGES = "gogoroutines.dev/go/kinds/"
-
-
 def _python_default(value: Any) -> str:
     """A parameter's default (a JSON value) as Python source."""
     return "None" if value is None else repr(value)
@@ -60,7 +56,7 @@ def print_info() -> None:
     for kind in data["kinds"]:
         params = kind["params"] or []
         signature = ", ".join(p["name"] + ("" if p["required"] else "=…") for p in params)
-        origin = "" if kind["package"].startswith(_BUILTIN_PACKAGES) else f"  [{kind['package']}]"
+        origin = "" if kind["builtin"] else f"  [{kind['package']}]"  # added to this build
         print(f"  {kind['name']}({signature}){origin}")
         print(f"      {kind['doc']}")
         types = [_PYTHON_TYPES.get(p["type"], p["type"]) for p in params]
