@@ -26,10 +26,10 @@ std::int64_t timeout_ns(Timeout timeout, const char* what) {
   // std::nullopt already means "no limit".
   const double most = static_cast<double>(limits().max_timeout_ns) / 1e9;
   if (seconds > most) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.0f", most);
-    throw InvalidArgument(std::string(what) + " is too large (at most " + text +
-                          " seconds); use None for no limit");
+    char years[32];
+    std::snprintf(years, sizeof years, "%g", most / (365.0 * 24 * 3600));
+    throw InvalidArgument(std::string(what) + " is too large (at most " + years +
+                          " years); use None for no limit");
   }
   return static_cast<std::int64_t>(seconds * 1e9);
 }

@@ -39,6 +39,7 @@ _PYTHON_TYPES = {
     "any": "Any",
 }
 
+
 def _python_default(value: Any) -> str:
     """A parameter's default (a JSON value) as Python source."""
     return "None" if value is None else repr(value)

@@ -34,8 +34,9 @@ def seconds(
         raise InvalidArgument(f"{name} must not be negative, got {value!r}")
     most = go_limits().max_timeout_ns / 1e9
     if number > most:
+        years = most / (365 * 24 * 3600)
         raise InvalidArgument(
-            f"{name} is too large (at most {most:.0f} seconds); use None for no limit"
+            f"{name} is too large (at most {years:g} years); use None for no limit"
         )
     return number
 
