@@ -46,6 +46,7 @@ type TaskError struct {
 	Stack   string
 }
 
+// Error returns the message.
 func (e *TaskError) Error() string { return e.Message }
 
 // Task is one unit of work in a runtime's table.

@@ -45,6 +45,7 @@ type ArgError struct {
 	Msg  string // what is wrong, e.g. "must be a string, got int"
 }
 
+// Error formats the error as "<kind>: argument '<arg>' <msg>".
 func (e *ArgError) Error() string {
 	if e.Arg == "" {
 		return fmt.Sprintf("%s: %s", e.Kind, e.Msg)

@@ -161,6 +161,7 @@ type UnknownKindError struct {
 	Name string
 }
 
+// Error names the unknown kind and lists the known ones.
 func (e *UnknownKindError) Error() string {
 	return fmt.Sprintf("unknown task kind '%s'; known kinds: %s", e.Name, strings.Join(Names(), ", "))
 }
